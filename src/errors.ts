@@ -1,0 +1,19 @@
+/**
+ * Every error code of the plugin, once. Messages never contain a token, a hash or a password:
+ * they reach logs and clients.
+ */
+import createError from '@fastify/error'
+
+export const InvalidCredentialsError = createError('AUTH_INVALID_CREDENTIALS', 'Invalid username or password', 401)
+export const TooManyAttemptsError = createError('AUTH_TOO_MANY_ATTEMPTS', 'Too many failed login attempts, retry in %s seconds', 429)
+export const RefreshMissingError = createError('AUTH_REFRESH_MISSING', 'No refresh token was sent', 401)
+export const RefreshInvalidError = createError('AUTH_REFRESH_INVALID', 'The refresh token is invalid or expired', 401)
+export const RefreshReusedError = createError('AUTH_REFRESH_REUSED', 'The refresh token was already used; the session has been revoked', 401)
+export const CsrfRejectedError = createError('AUTH_CSRF_REJECTED', 'Cross-site request refused', 403)
+export const StoreUnavailableError = createError('AUTH_STORE_UNAVAILABLE', 'The session store is unavailable', 503)
+export const TokenMissingError = createError('AUTH_TOKEN_MISSING', 'No access token was sent', 401)
+export const TokenInvalidError = createError('AUTH_TOKEN_INVALID', 'The access token is invalid', 401)
+export const TokenExpiredError = createError('AUTH_TOKEN_EXPIRED', 'The access token has expired', 401)
+export const SessionRevokedError = createError('AUTH_SESSION_REVOKED', 'The session of this access token has been revoked', 401)
+export const ForbiddenError = createError('AUTH_FORBIDDEN', 'Missing a required role', 403)
+export const SessionNotFoundError = createError('AUTH_SESSION_NOT_FOUND', 'No such session', 404)

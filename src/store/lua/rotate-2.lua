@@ -1,0 +1,76 @@
+--[[ Refresh: rotation, grace replay, reuse detection and the TTL update in one script, so that
+a refresh is one round trip and no interleaving of refresh, logout and revoke can leave a token
+that works after a revoke has answered.
+KEYS[1] the user's session index      KEYS[2] the session record
+ARGV[1] session id
+ARGV[2] SHA-256 of the presented secret
+ARGV[3] SHA-256 of the successor secret (used only when rotating)
+ARGV[4] successor secret sealed under the presented one
+ARGV[5] idle ttl ms   ARGV[6] absolute ttl ms   ARGV[7] reuse grace ms
+ARGV[8] client id of the request ('' = none)
+ARGV[9] fingerprint bytes   ARGV[10] older fingerprints kept
+ARGV[11] how long the index outlives its newest session, ms
+Reply:
+  { 'rotated', createdAt, lastUsedAt, expiresAt, userAgent, ip, clientId }
+  { 'grace',   createdAt, lastUsedAt, expiresAt, userAgent, ip, clientId, sealedSuccessor }
+  { 'reused', 'predecessor' | 'older' }   (the session is gone)
+  { 'invalid' } | { 'missing' } | { 'expired' }
+]]
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local index, key, sid, presented = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
+
+local packed = redis.call('GET', key)
+if not packed then
+  local score = redis.call('ZSCORE', index, sid)
+  if score then
+    redis.call('ZREM', index, sid)
+    if tonumber(score) <= now then return { 'expired' } end
+  end
+  return { 'missing' }
+end
+
+local h, createdAt, lastUsed, p, sealed, older, ua, ip, cid = unpack(cmsgpack.unpack(packed))
+if lastUsed == 0 then lastUsed = createdAt end
+local absoluteEnd = createdAt + tonumber(ARGV[6])
+local expiresAt = math.min(lastUsed + tonumber(ARGV[5]), absoluteEnd)
+
+local function revoke ()
+  redis.call('DEL', key)
+  redis.call('ZREM', index, sid)
+end
+
+if expiresAt <= now then
+  revoke()
+  return { 'expired' }
+end
+if cid ~= ARGV[8] then return { 'invalid' } end
+
+if presented == h then
+  local fpBytes = tonumber(ARGV[9])
+  if p ~= '' then older = string.sub(string.sub(p, 1, fpBytes) .. older, 1, fpBytes * tonumber(ARGV[10])) end
+  local newExpiresAt = math.min(now + tonumber(ARGV[5]), absoluteEnd)
+  redis.call('SET', key, cmsgpack.pack({ ARGV[3], createdAt, now, presented, ARGV[4], older, ua, ip, cid }), 'PXAT', newExpiresAt)
+  redis.call('ZADD', index, newExpiresAt, sid)
+  local last = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
+  redis.call('PEXPIREAT', index, tonumber(last[2]) + tonumber(ARGV[11]))
+  return { 'rotated', createdAt, now, newExpiresAt, ua, ip, cid }
+end
+
+if presented == p then
+  if now - lastUsed <= tonumber(ARGV[7]) then
+    return { 'grace', createdAt, lastUsed, expiresAt, ua, ip, cid, sealed }
+  end
+  revoke()
+  return { 'reused', 'predecessor' }
+end
+
+local fpBytes = tonumber(ARGV[9])
+local fingerprint = string.sub(presented, 1, fpBytes)
+for i = 1, #older, fpBytes do
+  if string.sub(older, i, i + fpBytes - 1) == fingerprint then
+    revoke()
+    return { 'reused', 'older' }
+  end
+end
+return { 'invalid' }

@@ -1,0 +1,89 @@
+/**
+ * The SessionStore contract: small, promise-only and blind to HTTP, cookies and JWT.
+ * Expected outcomes (a stale token, an unknown session) are returned as values; only
+ * infrastructure faults throw, as StoreUnavailableError, which the plugin answers with 503.
+ */
+
+export interface SessionLimits {
+  /** Sliding: a session unused for this long ends. */
+  idleTtlMs: number
+  /** Fixed at login: a session never lives longer than this. */
+  absoluteTtlMs: number
+  /** How long after a rotation the retired token still returns the newest one. */
+  reuseGraceMs: number
+  /** A login beyond this many live sessions evicts the one closest to expiry. */
+  maxSessionsPerUser: number
+}
+
+export interface SessionMetadata {
+  userAgent?: string | null
+  ip?: string | null
+  /** The client (audience) the session was created for; refresh must name the same one. */
+  clientId?: string | null
+}
+
+export interface Session {
+  userId: string
+  /** Public id: shown in session lists, useless without the secret. */
+  id: string
+  createdAt: number
+  /** Time of the last rotation, or createdAt when never refreshed. */
+  lastUsedAt: number
+  /** min(lastUsedAt + idleTtl, createdAt + absoluteTtl), epoch ms. */
+  expiresAt: number
+  userAgent: string | null
+  ip: string | null
+  clientId: string | null
+}
+
+export interface CreatedSession {
+  /** The refresh token: shown to the client once, never stored. */
+  token: string
+  session: Session
+  /** Session ids removed to honour maxSessionsPerUser. */
+  evicted: string[]
+}
+
+/** `predecessor`: the token retired by the latest rotation, presented after the grace window; `older`: one retired before that. */
+export type ReuseKind = 'predecessor' | 'older'
+
+export type RotateResult =
+  | { outcome: 'rotated', token: string, session: Session }
+  /** A replay of the just-retired token inside the grace window: the same newest token again. */
+  | { outcome: 'grace', token: string, session: Session }
+  /** A retired token after its grace window: the whole session has been revoked. */
+  | { outcome: 'reused', userId: string, sessionId: string, reuse: ReuseKind }
+  /** Malformed token, wrong secret, or a session of another client. */
+  | { outcome: 'invalid' }
+  /** No such session (never existed, revoked, evicted, or long expired). */
+  | { outcome: 'missing', userId: string, sessionId: string }
+  | { outcome: 'expired', userId: string, sessionId: string }
+
+export interface RotateContext {
+  /** The client the refresh is made for; must equal the session's clientId (null = none). */
+  clientId?: string | null
+}
+
+export type RevokeByTokenResult =
+  | { outcome: 'revoked', userId: string, sessionId: string }
+  | { outcome: 'invalid' }
+  | { outcome: 'missing' }
+
+export interface SessionStore {
+  /** Start a session for userId and return its first refresh token. */
+  create (userId: string, metadata?: SessionMetadata): Promise<CreatedSession>
+  /** Exchange a refresh token for its successor (see RotateResult for every outcome). */
+  rotate (token: string, context?: RotateContext): Promise<RotateResult>
+  /** Logout: revoke the session the token belongs to, if the token is one of its own. */
+  revokeByToken (token: string): Promise<RevokeByTokenResult>
+  /** True when the session existed and is now revoked. */
+  revoke (userId: string, sessionId: string): Promise<boolean>
+  /** Revoke every session of userId but `except`; returns how many were revoked. */
+  revokeAll (userId: string, options?: { except?: string | null }): Promise<number>
+  /** The user's live sessions, newest first. */
+  list (userId: string): Promise<Session[]>
+  /** True while the session exists and has not expired. */
+  isLive (userId: string, sessionId: string): Promise<boolean>
+  /** Stop timers; never closes a Redis client it did not create. */
+  close (): Promise<void>
+}

@@ -1,0 +1,63 @@
+import t from 'tap'
+import { formatRefreshToken, hashSecret, MAX_REFRESH_TOKEN_LENGTH, mintSecret, mintSessionId, openSuccessor, parseRefreshToken, safeEqual, sealSuccessor } from '../src/tokens.js'
+
+t.test('minted secrets carry 256 random bits and session ids 128', async (t) => {
+  const secrets = new Set(Array.from({ length: 1000 }, mintSecret))
+  t.equal(secrets.size, 1000)
+  for (const secret of secrets) t.equal(Buffer.from(secret, 'base64url').length, 32)
+  t.equal(Buffer.from(mintSessionId(), 'base64url').length, 16)
+})
+
+t.test('format and parse round-trip for user ids of any content', async (t) => {
+  for (const userId of ['42', 'alice', 'a.b.c', '{x}', 'ünï 🔑', ' ', 'x'.repeat(256)]) {
+    const parts = { userId, sessionId: mintSessionId(), secret: mintSecret() }
+    const token = formatRefreshToken(parts)
+    t.same(parseRefreshToken(token), parts)
+    t.equal(token.split('.').length, 3, 'the user id is encoded: dots in it cannot split the token')
+  }
+})
+
+t.test('anything malformed parses to null', async (t) => {
+  const good = formatRefreshToken({ userId: 'alice', sessionId: mintSessionId(), secret: mintSecret() })
+  const [user, session, secret] = good.split('.') as [string, string, string]
+  const cases: Record<string, unknown> = {
+    empty: '',
+    'not a string': 42,
+    'two parts': `${user}.${session}`,
+    'four parts': `${good}.x`,
+    'short secret': `${user}.${session}.${secret.slice(1)}`,
+    'long secret': `${user}.${session}.${secret}A`,
+    'bad secret char': `${user}.${session}.${secret.slice(1)}+`,
+    'short session id': `${user}.${session.slice(1)}.${secret}`,
+    'empty user': `.${session}.${secret}`,
+    'padded user': `${user}=.${session}.${secret}`,
+    'non-canonical user': `YWxpY2Z.${session}.${secret}`,
+    'invalid utf-8 user': `${Buffer.from([0xc3, 0x28]).toString('base64url')}.${session}.${secret}`,
+    'lone surrogate user': `${Buffer.from([0xed, 0xa0, 0x80]).toString('base64url')}.${session}.${secret}`,
+    'user over 256 bytes': `${Buffer.from('x'.repeat(257)).toString('base64url')}.${session}.${secret}`,
+    'oversized': 'a'.repeat(MAX_REFRESH_TOKEN_LENGTH + 1),
+    '10 KB': good.padEnd(10_240, 'A'),
+    'whitespace': ` ${good}`,
+    'nul': `${good}\u0000`
+  }
+  for (const [name, value] of Object.entries(cases)) t.equal(parseRefreshToken(value), null, name)
+})
+
+t.test('hashing is SHA-256 and the sealed successor opens only with the retired secret', async (t) => {
+  const retired = mintSecret()
+  const successor = mintSecret()
+  t.equal(hashSecret(retired).length, 32)
+  t.not(hashSecret(retired).toString('hex'), hashSecret(successor).toString('hex'))
+  const sealed = sealSuccessor(retired, successor)
+  t.equal(sealed.length, 32)
+  t.equal(sealed.indexOf(Buffer.from(successor, 'base64url')), -1, 'the seal is not the secret')
+  t.equal(openSuccessor(retired, sealed), successor)
+  t.not(openSuccessor(mintSecret(), sealed), successor, 'another secret opens garbage')
+})
+
+t.test('safeEqual compares any lengths', async (t) => {
+  t.equal(safeEqual('abc', 'abc'), true)
+  t.equal(safeEqual('abc', 'abd'), false)
+  t.equal(safeEqual('abc', 'abcd'), false)
+  t.equal(safeEqual(Buffer.from('x'), 'x'), true)
+})
