@@ -19,6 +19,7 @@ export const OLDER_SECRET_FINGERPRINT_BYTES = 8
 export const MAX_USER_AGENT_LENGTH = 256
 export const MAX_IP_LENGTH = 64
 export const MAX_CLIENT_ID_LENGTH = 128
+export const MAX_DATA_LENGTH = 4096
 
 export function validateLimits (limits: SessionLimits): SessionLimits {
   for (const name of ['idleTtlMs', 'absoluteTtlMs', 'reuseGraceMs', 'maxSessionsPerUser'] as const) {

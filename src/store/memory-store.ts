@@ -7,7 +7,7 @@
  * as Redis drops expired keys.
  */
 import { formatRefreshToken, hashSecret, isValidSessionId, isValidUserId, mintSecret, mintSessionId, openSuccessor, parseRefreshToken, sealSuccessor } from '../tokens.js'
-import { clip, INDEX_LINGER_MS, MAX_CLIENT_ID_LENGTH, MAX_IP_LENGTH, MAX_USER_AGENT_LENGTH, OLDER_SECRET_FINGERPRINT_BYTES, OLDER_SECRETS_REMEMBERED, sessionExpiry, validateLimits } from './limits.js'
+import { clip, INDEX_LINGER_MS, MAX_CLIENT_ID_LENGTH, MAX_DATA_LENGTH, MAX_IP_LENGTH, MAX_USER_AGENT_LENGTH, OLDER_SECRET_FINGERPRINT_BYTES, OLDER_SECRETS_REMEMBERED, sessionExpiry, validateLimits } from './limits.js'
 import { newestFirst } from './redis-store.js'
 import type { CreatedSession, RevokeByTokenResult, RotateContext, RotateResult, Session, SessionLimits, SessionMetadata, SessionStore } from './store.js'
 
@@ -23,6 +23,7 @@ interface SessionRecord {
   userAgent: string
   ip: string
   clientId: string
+  data: string
 }
 
 interface UserSessions {
@@ -73,7 +74,8 @@ export class MemoryStore implements SessionStore {
       rotatedAt: 0,
       userAgent: clip(metadata.userAgent, MAX_USER_AGENT_LENGTH),
       ip: clip(metadata.ip, MAX_IP_LENGTH),
-      clientId: clip(metadata.clientId, MAX_CLIENT_ID_LENGTH)
+      clientId: clip(metadata.clientId, MAX_CLIENT_ID_LENGTH),
+      data: clip(metadata.data, MAX_DATA_LENGTH)
     }
     const expiresAt = sessionExpiry(this.#limits, now, now)
     this.#put(user, sessionId, record, expiresAt)
@@ -271,6 +273,7 @@ function toSession (userId: string, id: string, record: SessionRecord, expiresAt
     expiresAt,
     userAgent: record.userAgent || null,
     ip: record.ip || null,
-    clientId: record.clientId || null
+    clientId: record.clientId || null,
+    data: record.data || null
   }
 }

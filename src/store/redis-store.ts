@@ -5,10 +5,10 @@
  */
 import { readFileSync } from 'node:fs'
 import type { Cluster, Redis, Result } from 'ioredis'
-import { StoreUnavailableError } from '../errors.js'
 import { formatRefreshToken, hashSecret, isValidSessionId, isValidUserId, mintSecret, mintSessionId, openSuccessor, parseRefreshToken, sealSuccessor } from '../tokens.js'
+import { DEFAULT_COMMAND_TIMEOUT_MS, failFast } from './fail-fast.js'
 import { DEFAULT_PREFIX, userKeys, validatePrefix } from './keys.js'
-import { clip, INDEX_LINGER_MS, MAX_CLIENT_ID_LENGTH, MAX_IP_LENGTH, MAX_USER_AGENT_LENGTH, OLDER_SECRET_FINGERPRINT_BYTES, OLDER_SECRETS_REMEMBERED, validateLimits } from './limits.js'
+import { clip, INDEX_LINGER_MS, MAX_CLIENT_ID_LENGTH, MAX_DATA_LENGTH, MAX_IP_LENGTH, MAX_USER_AGENT_LENGTH, OLDER_SECRET_FINGERPRINT_BYTES, OLDER_SECRETS_REMEMBERED, validateLimits } from './limits.js'
 import type { CreatedSession, RevokeByTokenResult, RotateContext, RotateResult, Session, SessionLimits, SessionMetadata, SessionStore } from './store.js'
 
 type Arg = string | Buffer | number
@@ -49,10 +49,6 @@ export interface RedisStoreOptions extends SessionLimits {
   commandTimeoutMs?: number
 }
 
-const DEFAULT_COMMAND_TIMEOUT_MS = 1000
-/** ioredis states in which a command would wait for a connection instead of being sent. */
-const DOWN_STATES = new Set(['reconnecting', 'close', 'end'])
-
 export class RedisStore implements SessionStore {
   readonly #redis: Redis | Cluster
   readonly #prefix: string
@@ -78,15 +74,16 @@ export class RedisStore implements SessionStore {
     const userAgent = clip(metadata.userAgent, MAX_USER_AGENT_LENGTH)
     const ip = clip(metadata.ip, MAX_IP_LENGTH)
     const clientId = clip(metadata.clientId, MAX_CLIENT_ID_LENGTH)
+    const data = clip(metadata.data, MAX_DATA_LENGTH)
     const reply = await this.#call(() => this.#redis.refreshSessionsCreate(
       keys.index, keys.session(sessionId), sessionId, hashSecret(secret),
       this.#limits.idleTtlMs, this.#limits.absoluteTtlMs, this.#limits.maxSessionsPerUser,
-      userAgent, ip, clientId, INDEX_LINGER_MS
+      userAgent, ip, clientId, INDEX_LINGER_MS, data
     ))
     const [createdAt, expiresAt, ...evicted] = reply
     return {
       token: formatRefreshToken({ userId, sessionId, secret }),
-      session: toSession(userId, sessionId, [createdAt!, createdAt!, expiresAt!, userAgent, ip, clientId]),
+      session: toSession(userId, sessionId, [createdAt!, createdAt!, expiresAt!, userAgent, ip, clientId, data]),
       evicted: evicted.map(String)
     }
   }
@@ -106,10 +103,10 @@ export class RedisStore implements SessionStore {
     const outcome = String(reply[0])
     switch (outcome) {
       case 'rotated':
-        return { outcome, token: formatRefreshToken({ userId, sessionId, secret: successor }), session: toSession(userId, sessionId, reply.slice(1, 7)) }
+        return { outcome, token: formatRefreshToken({ userId, sessionId, secret: successor }), session: toSession(userId, sessionId, reply.slice(1, 8)) }
       case 'grace': {
-        const newest = openSuccessor(secret, reply[7] as Buffer)
-        return { outcome, token: formatRefreshToken({ userId, sessionId, secret: newest }), session: toSession(userId, sessionId, reply.slice(1, 7)) }
+        const newest = openSuccessor(secret, reply[8] as Buffer)
+        return { outcome, token: formatRefreshToken({ userId, sessionId, secret: newest }), session: toSession(userId, sessionId, reply.slice(1, 8)) }
       }
       case 'reused':
         return { outcome, userId, sessionId, reuse: String(reply[1]) === 'older' ? 'older' : 'predecessor' }
@@ -149,7 +146,7 @@ export class RedisStore implements SessionStore {
     if (!isValidUserId(userId)) return []
     const flat = await this.#call(() => this.#redis.refreshSessionsList(userKeys(this.#prefix, userId).index, this.#limits.idleTtlMs, this.#limits.absoluteTtlMs))
     const sessions: Session[] = []
-    for (let i = 0; i < flat.length; i += 7) sessions.push(toSession(userId, String(flat[i]), flat.slice(i + 1, i + 7)))
+    for (let i = 0; i < flat.length; i += 8) sessions.push(toSession(userId, String(flat[i]), flat.slice(i + 1, i + 8)))
     return sessions.sort(newestFirst)
   }
 
@@ -162,25 +159,13 @@ export class RedisStore implements SessionStore {
     // The Redis client belongs to the caller: closing it is theirs to do.
   }
 
-  /** Fail fast instead of queueing behind a dead connection; every fault becomes StoreUnavailableError. */
+  /** One Redis call, failing fast: see fail-fast.ts. */
   async #call<T> (command: () => Promise<T>): Promise<T> {
-    if (DOWN_STATES.has(this.#redis.status)) throw new StoreUnavailableError({ cause: new Error(`redis is ${this.#redis.status}`) })
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new StoreUnavailableError({ cause: new Error(`redis did not answer within ${this.#timeoutMs} ms`) })), this.#timeoutMs)
-    })
-    try {
-      return await Promise.race([command(), timeout])
-    } catch (error) {
-      if (error instanceof StoreUnavailableError) throw error
-      throw new StoreUnavailableError({ cause: error })
-    } finally {
-      clearTimeout(timer)
-    }
+    return await failFast(this.#redis, this.#timeoutMs, command)
   }
 }
 
-/** [createdAt, lastUsedAt, expiresAt, userAgent, ip, clientId] as Redis returns them. */
+/** [createdAt, lastUsedAt, expiresAt, userAgent, ip, clientId, data] as Redis returns them. */
 function toSession (userId: string, id: string, fields: Array<number | string | Buffer>): Session {
   const text = (value: unknown): string | null => {
     const s = value === undefined ? '' : String(value)
@@ -194,7 +179,8 @@ function toSession (userId: string, id: string, fields: Array<number | string | 
     expiresAt: Number(fields[2]),
     userAgent: text(fields[3]),
     ip: text(fields[4]),
-    clientId: text(fields[5])
+    clientId: text(fields[5]),
+    data: text(fields[6])
   }
 }
 

@@ -20,6 +20,8 @@ export interface SessionMetadata {
   ip?: string | null
   /** The client (audience) the session was created for; refresh must name the same one. */
   clientId?: string | null
+  /** Opaque data kept with the session (the plugin keeps login-time claims here when there is no loadUser). */
+  data?: string | null
 }
 
 export interface Session {
@@ -34,6 +36,7 @@ export interface Session {
   userAgent: string | null
   ip: string | null
   clientId: string | null
+  data: string | null
 }
 
 export interface CreatedSession {

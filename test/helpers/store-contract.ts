@@ -59,6 +59,20 @@ export function storeContract (t: Test, makeStores: MakeStores): void {
     t.equal(session.userAgent, null)
     t.equal(session.ip, null)
     t.equal(session.clientId, null)
+    t.equal(session.data, null)
+  })
+
+  t.test('opaque data is kept with the session and returned on rotation, grace and list', async (t) => {
+    const store = await one()
+    const userId = newUser()
+    const data = JSON.stringify({ roles: ['user'], claims: { tier: 'gold', note: 'ünï' } })
+    const { token, session } = await store.create(userId, { data })
+    t.equal(session.data, data)
+    const rotated = await store.rotate(token)
+    t.equal(rotated.outcome === 'rotated' && rotated.session.data, data)
+    const replay = await store.rotate(token)
+    t.equal(replay.outcome === 'grace' && replay.session.data, data)
+    t.equal((await store.list(userId))[0]!.data, data)
   })
 
   t.test('rotation returns a new token for the same session and retires nothing else', async (t) => {

@@ -5,6 +5,7 @@ ARGV[1] session id       ARGV[2] SHA-256 of the secret
 ARGV[3] idle ttl ms      ARGV[4] absolute ttl ms     ARGV[5] max sessions per user
 ARGV[6] user agent       ARGV[7] ip                  ARGV[8] client id
 ARGV[9] how long the index outlives its newest session, ms
+ARGV[10] opaque data ('' if none)
 Reply: { createdAt, expiresAt, evictedSessionId... }
 ]]
 local time = redis.call('TIME')
@@ -25,7 +26,7 @@ if overflow > 0 then
 end
 
 local expiresAt = now + math.min(tonumber(ARGV[3]), tonumber(ARGV[4]))
-redis.call('SET', KEYS[2], cmsgpack.pack({ ARGV[2], now, 0, '', '', '', ARGV[6], ARGV[7], ARGV[8] }), 'PXAT', expiresAt)
+redis.call('SET', KEYS[2], cmsgpack.pack({ ARGV[2], now, 0, '', '', '', ARGV[6], ARGV[7], ARGV[8], ARGV[10] }), 'PXAT', expiresAt)
 redis.call('ZADD', index, expiresAt, sid)
 local last = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
 redis.call('PEXPIREAT', index, tonumber(last[2]) + tonumber(ARGV[9]))

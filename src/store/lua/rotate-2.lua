@@ -11,8 +11,8 @@ ARGV[8] client id of the request ('' = none)
 ARGV[9] fingerprint bytes   ARGV[10] older fingerprints kept
 ARGV[11] how long the index outlives its newest session, ms
 Reply:
-  { 'rotated', createdAt, lastUsedAt, expiresAt, userAgent, ip, clientId }
-  { 'grace',   createdAt, lastUsedAt, expiresAt, userAgent, ip, clientId, sealedSuccessor }
+  { 'rotated', createdAt, lastUsedAt, expiresAt, userAgent, ip, clientId, data }
+  { 'grace',   createdAt, lastUsedAt, expiresAt, userAgent, ip, clientId, data, sealedSuccessor }
   { 'reused', 'predecessor' | 'older' }   (the session is gone)
   { 'invalid' } | { 'missing' } | { 'expired' }
 ]]
@@ -30,7 +30,7 @@ if not packed then
   return { 'missing' }
 end
 
-local h, createdAt, lastUsed, p, sealed, older, ua, ip, cid = unpack(cmsgpack.unpack(packed))
+local h, createdAt, lastUsed, p, sealed, older, ua, ip, cid, data = unpack(cmsgpack.unpack(packed))
 if lastUsed == 0 then lastUsed = createdAt end
 local absoluteEnd = createdAt + tonumber(ARGV[6])
 local expiresAt = math.min(lastUsed + tonumber(ARGV[5]), absoluteEnd)
@@ -50,16 +50,16 @@ if presented == h then
   local fpBytes = tonumber(ARGV[9])
   if p ~= '' then older = string.sub(string.sub(p, 1, fpBytes) .. older, 1, fpBytes * tonumber(ARGV[10])) end
   local newExpiresAt = math.min(now + tonumber(ARGV[5]), absoluteEnd)
-  redis.call('SET', key, cmsgpack.pack({ ARGV[3], createdAt, now, presented, ARGV[4], older, ua, ip, cid }), 'PXAT', newExpiresAt)
+  redis.call('SET', key, cmsgpack.pack({ ARGV[3], createdAt, now, presented, ARGV[4], older, ua, ip, cid, data }), 'PXAT', newExpiresAt)
   redis.call('ZADD', index, newExpiresAt, sid)
   local last = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
   redis.call('PEXPIREAT', index, tonumber(last[2]) + tonumber(ARGV[11]))
-  return { 'rotated', createdAt, now, newExpiresAt, ua, ip, cid }
+  return { 'rotated', createdAt, now, newExpiresAt, ua, ip, cid, data }
 end
 
 if presented == p then
   if now - lastUsed <= tonumber(ARGV[7]) then
-    return { 'grace', createdAt, lastUsed, expiresAt, ua, ip, cid, sealed }
+    return { 'grace', createdAt, lastUsed, expiresAt, ua, ip, cid, data, sealed }
   end
   revoke()
   return { 'reused', 'predecessor' }

@@ -1,0 +1,162 @@
+/**
+ * Access tokens: JWT through @fastify/jwt (fast-jwt underneath), one registration per key inside
+ * an encapsulated scope, so none of its decorators (`fastify.jwt`, `request.jwtVerify`,
+ * `request.user`) reach the app, which may register its own @fastify/jwt.
+ *
+ * Every verifier is pinned to its key's one algorithm: `none`, algorithm confusion (HS256 signed
+ * with a public key) and unknown kids are refused; `jku` / `jwk` / `x5u` headers are never read.
+ * Verified tokens are cached (bounded by their `exp`), since clients reuse one token for minutes.
+ */
+import fastifyJwt from '@fastify/jwt'
+import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+import { TokenExpiredError, TokenInvalidError } from './errors.js'
+import { OptionsError, type KeyInput, type ResolvedOptions } from './options.js'
+
+export interface AccessTokenClaims {
+  sub: string
+  sid: string
+  roles: string[]
+  iat: number
+  exp: number
+  iss?: string
+  aud?: string | string[]
+  [claim: string]: unknown
+}
+
+export interface AccessTokenInput {
+  userId: string
+  sessionId: string
+  roles: readonly string[]
+  claims: Record<string, unknown>
+}
+
+export interface AccessTokens {
+  readonly ttlSeconds: number
+  sign (input: AccessTokenInput): string
+  /** Throws TokenInvalidError or TokenExpiredError (status 401). */
+  verify (token: string): AccessTokenClaims
+  /** Public keys for `/.well-known/jwks.json`; null for HS256. */
+  readonly jwks: { keys: JsonWebKey[] } | null
+}
+
+/** Names an app's extra claims cannot override. */
+export const RESERVED_CLAIMS = new Set(['sub', 'sid', 'roles', 'iat', 'exp', 'nbf', 'iss', 'aud', 'jti'])
+/** Far above any token we sign; anything longer is refused before parsing. */
+const MAX_TOKEN_LENGTH = 8192
+
+interface JwtNamespace {
+  sign (payload: Record<string, unknown>): string
+  verify (token: string): Record<string, unknown>
+}
+
+const KEY_TYPES = { EdDSA: ['ed25519'], ES256: ['ec'], RS256: ['rsa'] } as const
+
+function checkKeyType (kid: string, alg: keyof typeof KEY_TYPES, key: KeyObject): void {
+  if (!(KEY_TYPES[alg] as readonly string[]).includes(key.asymmetricKeyType ?? '')) {
+    throw new OptionsError(`option accessToken.keys: key ${kid} is ${key.asymmetricKeyType ?? 'not asymmetric'}, not a key for ${alg}`)
+  }
+  if (alg === 'ES256' && key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw new OptionsError(`option accessToken.keys: key ${kid} must be on P-256 for ES256`)
+  if (alg === 'RS256' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) throw new OptionsError(`option accessToken.keys: key ${kid} must have at least 2048 bits for RS256`)
+}
+
+function toKeyObject (kid: string, input: KeyInput, kind: 'private' | 'public'): KeyObject {
+  try {
+    return kind === 'private' ? createPrivateKey(input as string) : createPublicKey(input as string)
+  } catch {
+    throw new OptionsError(`option accessToken.keys: the ${kind} key of ${kid} cannot be read`)
+  }
+}
+
+export async function registerAccessTokens (fastify: FastifyInstance, options: ResolvedOptions['accessToken']): Promise<AccessTokens> {
+  const verifiers = new Map<string, JwtNamespace>()
+  let signer: JwtNamespace | undefined
+  const jwks: JsonWebKey[] = []
+  const verify = {
+    cache: options.verifyCacheSize > 0 ? options.verifyCacheSize : false,
+    requiredClaims: ['sub', 'sid', 'exp', 'iat'],
+    ...(options.issuer !== null && { allowedIss: options.issuer }),
+    ...(options.audience !== null && { allowedAud: options.audience })
+  }
+  const sign = {
+    expiresIn: options.ttlSeconds,
+    ...(options.issuer !== null && { iss: options.issuer }),
+    ...(options.audience !== null && { aud: options.audience })
+  }
+
+  await fastify.register(async function accessTokenScope (scope) {
+    let index = 0
+    const register = async (kid: string | null, secret: unknown, algorithm: string): Promise<JwtNamespace> => {
+      const namespace = `refreshSessions${index++}`
+      await scope.register(fastifyJwt, {
+        namespace,
+        decoratorName: 'refreshSessionsJwtPayload',
+        secret: secret as string,
+        sign: { ...sign, algorithm: algorithm as 'HS256', ...(kid !== null && { kid }) },
+        verify: { ...verify, algorithms: [algorithm as 'HS256'] }
+      })
+      return (scope.jwt as unknown as Record<string, JwtNamespace>)[namespace]!
+    }
+    if (options.secret !== null) {
+      signer = await register(null, options.secret, 'HS256')
+      verifiers.set('', signer)
+      return
+    }
+    for (const key of options.keys) {
+      const publicKey = toKeyObject(key.kid, key.publicKey, 'public')
+      checkKeyType(key.kid, key.alg, publicKey)
+      const privateKey = key.privateKey === undefined ? undefined : toKeyObject(key.kid, key.privateKey, 'private')
+      if (privateKey !== undefined) checkKeyType(key.kid, key.alg, privateKey)
+      const publicPem = publicKey.export({ type: 'spki', format: 'pem' }).toString()
+      const privatePem = privateKey?.export({ type: 'pkcs8', format: 'pem' }).toString()
+      const jwt = await register(key.kid, { public: publicPem, ...(privatePem !== undefined && { private: privatePem }) }, key.alg)
+      verifiers.set(key.kid, jwt)
+      if (key.kid === options.signingKid) signer = jwt
+      jwks.push({ ...publicKey.export({ format: 'jwk' }), kid: key.kid, alg: key.alg, use: 'sig' } as JsonWebKey)
+    }
+  })
+
+  const single = verifiers.size === 1 ? [...verifiers.values()][0]! : null
+  const pick = (token: string): JwtNamespace | undefined => single ?? verifiers.get(headerKid(token) ?? '')
+
+  return {
+    ttlSeconds: options.ttlSeconds,
+    jwks: options.secret === null ? { keys: jwks } : null,
+    sign ({ userId, sessionId, roles, claims }) {
+      const extra: Record<string, unknown> = {}
+      for (const [name, value] of Object.entries(claims)) if (!RESERVED_CLAIMS.has(name)) extra[name] = value
+      return signer!.sign({ ...extra, sub: userId, sid: sessionId, roles: [...roles] })
+    },
+    verify (token) {
+      if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) throw new TokenInvalidError()
+      const verifier = pick(token)
+      if (verifier === undefined) throw new TokenInvalidError()
+      let payload: Record<string, unknown>
+      try {
+        payload = verifier.verify(token)
+      } catch (error) {
+        if ((error as { code?: string }).code === 'FAST_JWT_EXPIRED') throw new TokenExpiredError()
+        throw new TokenInvalidError()
+      }
+      if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string' || !isStringArray(payload.roles)) throw new TokenInvalidError()
+      return payload as AccessTokenClaims
+    }
+  }
+}
+
+/** The `kid` of a compact JWS header, or null; never throws. */
+function headerKid (token: string): string | null {
+  const end = token.indexOf('.')
+  if (end <= 0) return null
+  try {
+    const header: unknown = JSON.parse(Buffer.from(token.slice(0, end), 'base64url').toString('utf8'))
+    const kid = (header as { kid?: unknown } | null)?.kid
+    return typeof kid === 'string' ? kid : null
+  } catch {
+    return null
+  }
+}
+
+function isStringArray (value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string')
+}

@@ -1,0 +1,27 @@
+/** The one place that knows the refresh cookie's attributes, for setting and for clearing it. */
+import type { CookieSerializeOptions } from '@fastify/cookie'
+import type { FastifyReply } from 'fastify'
+import type { ResolvedOptions } from './options.js'
+
+type CookieOptions = ResolvedOptions['cookie']
+
+function attributes (cookie: CookieOptions, maxAgeSeconds: number): CookieSerializeOptions {
+  return {
+    httpOnly: true,
+    secure: cookie.secure,
+    sameSite: cookie.sameSite,
+    path: cookie.path,
+    maxAge: maxAgeSeconds,
+    ...(cookie.domain !== null && { domain: cookie.domain })
+  }
+}
+
+/** Max-Age follows the session: the smaller of the idle and absolute expiry, as the store computed it. */
+export function setRefreshCookie (reply: FastifyReply, cookie: CookieOptions, token: string, expiresAt: number): void {
+  const maxAgeSeconds = Math.max(0, Math.floor((expiresAt - Date.now()) / 1000))
+  reply.setCookie(cookie.name, token, attributes(cookie, maxAgeSeconds))
+}
+
+export function clearRefreshCookie (reply: FastifyReply, cookie: CookieOptions): void {
+  reply.setCookie(cookie.name, '', { ...attributes(cookie, 0), expires: new Date(0) })
+}

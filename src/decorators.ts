@@ -1,0 +1,77 @@
+/** authenticate, authenticateSession and requireRoles: preHandlers for the app's own routes. */
+import { fastifyCookie } from '@fastify/cookie'
+import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
+import { RESERVED_CLAIMS, type AccessTokenClaims, type AccessTokens } from './access-token.js'
+import { ForbiddenError, SessionRevokedError, TokenMissingError } from './errors.js'
+import type { SessionStore } from './store/store.js'
+import type { AuthUser } from './types.js'
+
+/** RFC 6750: no error code when no token was sent; `invalid_token` when one was refused. */
+const CHALLENGE = 'Bearer'
+const INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"'
+
+function bearerToken (request: FastifyRequest, cookieName: string | null): string | null {
+  const header = request.headers.authorization
+  if (typeof header === 'string') {
+    const match = /^Bearer +([^\s]+) *$/i.exec(header)
+    return match === null ? null : match[1]!
+  }
+  if (cookieName !== null) {
+    const cookies = request.cookies ?? fastifyCookie.parse(request.headers.cookie ?? '')
+    const value = cookies[cookieName]
+    if (typeof value === 'string' && value !== '') return value
+  }
+  return null
+}
+
+/** Cached per verified payload: fast-jwt's verification cache hands back the same object for a reused token. */
+const users = new WeakMap<AccessTokenClaims, AuthUser>()
+
+function userOf (claims: AccessTokenClaims): AuthUser {
+  let user = users.get(claims)
+  if (user === undefined) {
+    const extra: Record<string, unknown> = {}
+    for (const [name, value] of Object.entries(claims)) if (!RESERVED_CLAIMS.has(name)) extra[name] = value
+    user = Object.freeze({ id: claims.sub, sessionId: claims.sid, roles: claims.roles, claims: extra })
+    users.set(claims, user)
+  }
+  return user
+}
+
+export function createAuthenticate (tokens: AccessTokens, cookieName: string | null): preHandlerAsyncHookHandler {
+  return async function authenticate (request: FastifyRequest, reply: FastifyReply) {
+    const token = bearerToken(request, cookieName)
+    if (token === null) {
+      reply.header('www-authenticate', CHALLENGE)
+      throw new TokenMissingError()
+    }
+    try {
+      request.user = userOf(tokens.verify(token))
+    } catch (error) {
+      reply.header('www-authenticate', INVALID_TOKEN_CHALLENGE)
+      throw error
+    }
+  }
+}
+
+export function createAuthenticateSession (authenticate: preHandlerAsyncHookHandler, store: SessionStore): preHandlerAsyncHookHandler {
+  return async function authenticateSession (request, reply) {
+    await authenticate.call(this, request, reply)
+    if (!await store.isLive(request.user.id, request.user.sessionId)) {
+      reply.header('www-authenticate', INVALID_TOKEN_CHALLENGE)
+      throw new SessionRevokedError()
+    }
+  }
+}
+
+export function requireRoles (...roles: string[]): preHandlerAsyncHookHandler {
+  if (roles.length === 0 || roles.some((role) => typeof role !== 'string')) throw new TypeError('requireRoles needs one or more role names')
+  return async function requireRolesPreHandler (request, reply) {
+    const user = request.user as AuthUser | null
+    if (user === null || user === undefined) {
+      reply.header('www-authenticate', CHALLENGE)
+      throw new TokenMissingError()
+    }
+    if (!roles.every((role) => user.roles.includes(role))) throw new ForbiddenError()
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * fastify-refresh-sessions: options -> store -> access tokens -> decorators -> routes.
+ */
+import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
+import { registerAccessTokens } from './access-token.js'
+import type { PluginContext } from './context.js'
+import { createAuthenticate, createAuthenticateSession, requireRoles } from './decorators.js'
+import { MemoryLoginLimiter, type LoginLimiter } from './login-limiter.js'
+import { RedisLoginLimiter } from './login-limiter-redis.js'
+import { resolveOptions, type RefreshSessionsOptions } from './options.js'
+import { createPasswordHasher } from './password.js'
+import { authErrorHandler, authRoutes } from './routes/index.js'
+import { jwksRoute } from './routes/jwks.js'
+import { MemoryStore } from './store/memory-store.js'
+import { RedisStore } from './store/redis-store.js'
+import type { SessionStore } from './store/store.js'
+import type { AuthUser, RefreshSessionsApi } from './types.js'
+
+async function refreshSessions (fastify: FastifyInstance, userOptions: RefreshSessionsOptions): Promise<void> {
+  const options = resolveOptions(userOptions)
+  const { redis } = userOptions
+
+  let store: SessionStore
+  let limiter: LoginLimiter | null = null
+  if (redis !== undefined) {
+    store = new RedisStore({ redis, prefix: options.prefix, commandTimeoutMs: options.commandTimeoutMs, ...options.limits })
+    if (options.loginLimits !== false) limiter = new RedisLoginLimiter({ redis, prefix: options.prefix, limits: options.loginLimits, commandTimeoutMs: options.commandTimeoutMs })
+  } else {
+    fastify.log.warn('fastify-refresh-sessions: no redis option, using the in-memory store: sessions are neither shared between processes nor durable')
+    store = new MemoryStore(options.limits)
+    if (options.loginLimits !== false) limiter = new MemoryLoginLimiter({ limits: options.loginLimits })
+  }
+  fastify.addHook('onClose', async () => {
+    // Our timers only: the Redis client is the app's to close.
+    await store.close()
+    await limiter?.close()
+  })
+
+  const tokens = await registerAccessTokens(fastify, options.accessToken)
+  const passwords = createPasswordHasher(options.argon2)
+  const authenticate = createAuthenticate(tokens, options.accessToken.cookieName)
+
+  // request.user is null until authenticate runs (typed non-null for the routes that use it, as @fastify/jwt does).
+  if (!fastify.hasRequestDecorator('user')) fastify.decorateRequest('user', null as unknown as AuthUser)
+  fastify.decorate('authenticate', authenticate)
+  fastify.decorate('authenticateSession', createAuthenticateSession(authenticate, store))
+  fastify.decorate('requireRoles', requireRoles)
+  fastify.decorate('refreshSessions', {
+    listSessions: (userId) => store.list(String(userId)),
+    revokeSession: (userId, sessionId) => store.revoke(String(userId), sessionId),
+    revokeAllSessions: (userId, revokeOptions) => store.revokeAll(String(userId), revokeOptions),
+    hashPassword: (password) => passwords.hash(password),
+    verifyPassword: (hash, password) => passwords.verify(hash, password),
+    store
+  } satisfies RefreshSessionsApi)
+
+  const context: PluginContext = { options, store, tokens, passwords, limiter, app: userOptions, authenticate }
+  await fastify.register(authRoutes, { prefix: options.routePrefix, context })
+  if (options.routes.jwks !== false) {
+    const path = options.routes.jwks
+    await fastify.register(async (scope) => {
+      scope.setErrorHandler(authErrorHandler)
+      jwksRoute(scope, context, path)
+    })
+  }
+}
+
+export default fp(refreshSessions, { fastify: '5.x', name: 'fastify-refresh-sessions' })
+
+export type { RefreshSessionsOptions, AuthUserRecord, LoginUserRecord, LoginEvent, LoginFailedEvent, RefreshEvent, LogoutEvent, ReuseDetectedEvent, PasswordRehashEvent } from './options.js'
+export type { AuthUser, RefreshSessionsApi } from './types.js'
+export type { SessionStore, Session, RotateResult, SessionLimits, SessionMetadata } from './store/store.js'
+export type { AccessTokenClaims } from './access-token.js'
+export { MemoryStore } from './store/memory-store.js'
+export { RedisStore } from './store/redis-store.js'
+export * as errors from './errors.js'
+export { parseDuration } from './options.js'

@@ -1,0 +1,283 @@
+/**
+ * Options: the public shape (TypeBox, so it is validated at registration and typed for users),
+ * the frozen defaults, and one pure resolveOptions() that parses every duration once.
+ * Units after resolution: `...Ms` for the store and Redis, `...Seconds` for JWT and cookies.
+ */
+import { Type, type Static } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+import type { KeyObject } from 'node:crypto'
+import type { Cluster, Redis } from 'ioredis'
+import type { FastifyRequest } from 'fastify'
+import { DEFAULT_PREFIX, validatePrefix } from './store/keys.js'
+
+/** `'15m'`, `'7d'`, `'10s'`, `'500ms'`, `'1h'`, or a number of seconds. */
+const Duration = Type.Union([Type.String({ pattern: '^\\s*\\d+(\\.\\d+)?\\s*(ms|s|m|h|d|w)\\s*$' }), Type.Number({ minimum: 0 })])
+const Name = Type.String({ minLength: 1, maxLength: 128 })
+const Path = Type.String({ pattern: '^/[^\\s?#]*$', maxLength: 256 })
+
+export const DataOptionsSchema = Type.Object({
+  prefix: Type.Optional(Type.String({ maxLength: 64 })),
+  commandTimeout: Type.Optional(Duration),
+  routePrefix: Type.Optional(Type.String({ pattern: '^(/[^\\s?#]*)?$', maxLength: 256 })),
+  routes: Type.Optional(Type.Object({
+    login: Type.Optional(Path),
+    refresh: Type.Optional(Path),
+    logout: Type.Optional(Path),
+    logoutAll: Type.Optional(Path),
+    sessions: Type.Optional(Path),
+    jwks: Type.Optional(Type.Union([Path, Type.Literal(false)]))
+  }, { additionalProperties: false })),
+  accessToken: Type.Object({
+    secret: Type.Optional(Type.Unknown()),
+    keys: Type.Optional(Type.Array(Type.Object({
+      kid: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._-]+$' }),
+      alg: Type.Union([Type.Literal('EdDSA'), Type.Literal('ES256'), Type.Literal('RS256')]),
+      privateKey: Type.Optional(Type.Unknown()),
+      publicKey: Type.Unknown()
+    }), { minItems: 1, maxItems: 16 })),
+    signingKid: Type.Optional(Type.String()),
+    ttl: Type.Optional(Duration),
+    issuer: Type.Optional(Name),
+    audience: Type.Optional(Type.Union([Name, Type.Array(Name, { minItems: 1 })])),
+    cookieName: Type.Optional(Name),
+    verifyCacheSize: Type.Optional(Type.Integer({ minimum: 0 }))
+  }, { additionalProperties: false }),
+  refreshToken: Type.Optional(Type.Object({
+    idleTtl: Type.Optional(Duration),
+    absoluteTtl: Type.Optional(Duration),
+    reuseGrace: Type.Optional(Duration)
+  }, { additionalProperties: false })),
+  maxSessionsPerUser: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  transport: Type.Optional(Type.Union([Type.Literal('cookie'), Type.Literal('body'), Type.Literal('both')])),
+  cookie: Type.Optional(Type.Object({
+    name: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]+$', maxLength: 64 })),
+    secure: Type.Optional(Type.Boolean()),
+    sameSite: Type.Optional(Type.Union([Type.Literal('strict'), Type.Literal('lax'), Type.Literal('none')])),
+    path: Type.Optional(Path),
+    domain: Type.Optional(Type.String({ maxLength: 253 })),
+    hostPrefix: Type.Optional(Type.Boolean())
+  }, { additionalProperties: false })),
+  allowedOrigins: Type.Optional(Type.Array(Type.String({ pattern: '^https?://[^/\\s]+$' }))),
+  loginLimits: Type.Optional(Type.Union([Type.Literal(false), Type.Object({
+    perUserIp: Type.Optional(Type.Object({ max: Type.Integer({ minimum: 1 }), window: Duration }, { additionalProperties: false })),
+    perIp: Type.Optional(Type.Object({ max: Type.Integer({ minimum: 1 }), window: Duration }, { additionalProperties: false }))
+  }, { additionalProperties: false })])),
+  argon2: Type.Optional(Type.Object({
+    memoryCost: Type.Optional(Type.Integer({ minimum: 1024 })),
+    timeCost: Type.Optional(Type.Integer({ minimum: 1 })),
+    parallelism: Type.Optional(Type.Integer({ minimum: 1 }))
+  }, { additionalProperties: false }))
+})
+
+/** What findUser / loadUser return. */
+export interface AuthUserRecord {
+  id: string | number
+  roles?: readonly string[]
+  /** Extra JWT claims; reserved names (sub, sid, roles, iat, exp, nbf, iss, aud, jti) are ignored. */
+  claims?: Record<string, unknown>
+  /** A disabled user cannot log in or refresh. */
+  disabled?: boolean
+}
+export interface LoginUserRecord extends AuthUserRecord {
+  passwordHash: string
+}
+
+export interface LoginEvent { userId: string, sessionId: string, ip: string, userAgent: string | null, clientId: string | null }
+export interface LoginFailedEvent { username: string, ip: string, userAgent: string | null, reason: 'unknown-user' | 'wrong-password' | 'disabled' | 'rate-limited' }
+export interface RefreshEvent { userId: string, sessionId: string, ip: string, userAgent: string | null, grace: boolean }
+export interface LogoutEvent { userId: string, sessionId: string | null, ip: string, all: boolean }
+export interface ReuseDetectedEvent { userId: string, sessionId: string, ip: string, userAgent: string | null, reuse: 'predecessor' | 'older' }
+export interface PasswordRehashEvent { userId: string, passwordHash: string }
+
+type Hook<E> = (event: E, request: FastifyRequest) => unknown
+
+export type KeyInput = string | Buffer | KeyObject
+
+export interface RefreshSessionsOptions extends Omit<Static<typeof DataOptionsSchema>, 'accessToken'> {
+  /** An ioredis Redis or Cluster; omitted: the in-memory store (one process, not durable). */
+  redis?: Redis | Cluster
+  accessToken: Omit<Static<typeof DataOptionsSchema>['accessToken'], 'secret' | 'keys'> & {
+    /** HS256 secret, at least 32 bytes. */
+    secret?: string | Buffer
+    /** Asymmetric key set; each has a kid; `signingKid` (default: the first with a private key) signs, all verify. */
+    keys?: Array<{ kid: string, alg: 'EdDSA' | 'ES256' | 'RS256', privateKey?: KeyInput, publicKey: KeyInput }>
+  }
+  findUser: (username: string) => Promise<LoginUserRecord | null | undefined> | LoginUserRecord | null | undefined
+  loadUser?: (id: string) => Promise<AuthUserRecord | null | undefined> | AuthUserRecord | null | undefined
+  onLogin?: Hook<LoginEvent>
+  onLoginFailed?: Hook<LoginFailedEvent>
+  onRefresh?: Hook<RefreshEvent>
+  onLogout?: Hook<LogoutEvent>
+  onReuseDetected?: Hook<ReuseDetectedEvent>
+  onPasswordRehash?: Hook<PasswordRehashEvent>
+}
+
+export const DEFAULTS = Object.freeze({
+  prefix: DEFAULT_PREFIX,
+  commandTimeout: '1s',
+  routePrefix: '/auth',
+  routes: Object.freeze({ login: '/login', refresh: '/refresh', logout: '/logout', logoutAll: '/logout-all', sessions: '/sessions', jwks: '/.well-known/jwks.json' }),
+  accessTokenTtl: '15m',
+  verifyCacheSize: 10_000,
+  idleTtl: '7d',
+  absoluteTtl: '30d',
+  reuseGrace: '10s',
+  maxSessionsPerUser: 10,
+  transport: 'cookie',
+  cookieName: 'refresh_token',
+  perUserIp: Object.freeze({ max: 10, window: '15m' }),
+  perIp: Object.freeze({ max: 100, window: '15m' }),
+  argon2: Object.freeze({ memoryCost: 19456, timeCost: 2, parallelism: 1 })
+} as const)
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
+
+/** Milliseconds from `'15m'`-style strings or a number of seconds. */
+export function parseDuration (value: string | number): number {
+  if (typeof value === 'number') return Math.round(value * 1000)
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$/.exec(value)
+  if (match === null) throw new TypeError(`invalid duration ${JSON.stringify(value)}`)
+  return Math.round(Number(match[1]) * UNIT_MS[match[2]!]!)
+}
+
+export interface ResolvedOptions {
+  prefix: string
+  commandTimeoutMs: number
+  routePrefix: string
+  routes: { login: string, refresh: string, logout: string, logoutAll: string, sessions: string, jwks: string | false }
+  accessToken: {
+    secret: Buffer | null
+    keys: Array<{ kid: string, alg: 'EdDSA' | 'ES256' | 'RS256', privateKey?: KeyInput, publicKey: KeyInput }>
+    signingKid: string | null
+    ttlSeconds: number
+    issuer: string | null
+    audience: string | string[] | null
+    cookieName: string | null
+    verifyCacheSize: number
+  }
+  limits: { idleTtlMs: number, absoluteTtlMs: number, reuseGraceMs: number, maxSessionsPerUser: number }
+  transport: 'cookie' | 'body' | 'both'
+  cookie: { name: string, secure: boolean, sameSite: 'strict' | 'lax' | 'none', path: string, domain: string | null }
+  allowedOrigins: string[]
+  loginLimits: { perUserIp: { max: number, windowMs: number }, perIp: { max: number, windowMs: number } } | false
+  argon2: { memoryCost: number, timeCost: number, parallelism: number }
+}
+
+export class OptionsError extends TypeError {
+  constructor (message: string) {
+    super(`fastify-refresh-sessions: ${message}`)
+    this.name = 'OptionsError'
+  }
+}
+
+const MIN_HS256_SECRET_BYTES = 32
+
+/** Validate and resolve; throws OptionsError naming the bad option. Pure: returns a new object. */
+export function resolveOptions (options: RefreshSessionsOptions): ResolvedOptions {
+  if (options === null || typeof options !== 'object') throw new OptionsError('options are required')
+  const firstError = Value.Errors(DataOptionsSchema, options).First()
+  if (firstError !== undefined) {
+    const path = firstError.path.replace(/^\//, '').replace(/\//g, '.') || 'options'
+    throw new OptionsError(`option ${path} ${firstError.message.toLowerCase()}`)
+  }
+  if (typeof options.findUser !== 'function') throw new OptionsError('option findUser must be a function (username) => user | null')
+  if (options.loadUser !== undefined && typeof options.loadUser !== 'function') throw new OptionsError('option loadUser must be a function (id) => user | null')
+  for (const hook of ['onLogin', 'onLoginFailed', 'onRefresh', 'onLogout', 'onReuseDetected', 'onPasswordRehash'] as const) {
+    if (options[hook] !== undefined && typeof options[hook] !== 'function') throw new OptionsError(`option ${hook} must be a function`)
+  }
+  if (options.redis !== undefined && typeof (options.redis as { defineCommand?: unknown })?.defineCommand !== 'function') {
+    throw new OptionsError('option redis must be an ioredis Redis or Cluster instance')
+  }
+
+  const access = options.accessToken
+  const hasSecret = access.secret !== undefined
+  const hasKeys = access.keys !== undefined
+  if (hasSecret === hasKeys) throw new OptionsError('option accessToken needs exactly one of secret (HS256) or keys (EdDSA, ES256, RS256)')
+  let secret: Buffer | null = null
+  if (hasSecret) {
+    if (typeof access.secret !== 'string' && !Buffer.isBuffer(access.secret)) throw new OptionsError('option accessToken.secret must be a string or a Buffer')
+    secret = Buffer.from(access.secret)
+    if (secret.length < MIN_HS256_SECRET_BYTES) throw new OptionsError(`option accessToken.secret must be at least ${MIN_HS256_SECRET_BYTES} bytes for HS256`)
+  }
+  const keys = access.keys ?? []
+  if (new Set(keys.map((k) => k.kid)).size !== keys.length) throw new OptionsError('option accessToken.keys has duplicate kids')
+  let signingKid: string | null = null
+  if (hasKeys) {
+    signingKid = access.signingKid ?? keys.find((k) => k.privateKey !== undefined)?.kid ?? null
+    const signer = keys.find((k) => k.kid === signingKid)
+    if (signer === undefined) throw new OptionsError('option accessToken.signingKid must name a key of accessToken.keys')
+    if (signer.privateKey === undefined) throw new OptionsError(`option accessToken.keys: the signing key ${signer.kid} needs a privateKey`)
+  } else if (access.signingKid !== undefined) {
+    throw new OptionsError('option accessToken.signingKid needs accessToken.keys')
+  }
+
+  const routePrefix = options.routePrefix ?? DEFAULTS.routePrefix
+  const refresh = options.refreshToken ?? {}
+  const limits = {
+    idleTtlMs: parseDuration(refresh.idleTtl ?? DEFAULTS.idleTtl),
+    absoluteTtlMs: parseDuration(refresh.absoluteTtl ?? DEFAULTS.absoluteTtl),
+    reuseGraceMs: parseDuration(refresh.reuseGrace ?? DEFAULTS.reuseGrace),
+    maxSessionsPerUser: options.maxSessionsPerUser ?? DEFAULTS.maxSessionsPerUser
+  }
+  if (limits.idleTtlMs < 1000) throw new OptionsError('option refreshToken.idleTtl must be at least 1s')
+  if (limits.absoluteTtlMs < 1000) throw new OptionsError('option refreshToken.absoluteTtl must be at least 1s')
+  const ttlSeconds = Math.round(parseDuration(access.ttl ?? DEFAULTS.accessTokenTtl) / 1000)
+  if (ttlSeconds < 1) throw new OptionsError('option accessToken.ttl must be at least 1s')
+
+  const cookie = options.cookie ?? {}
+  const hostPrefix = cookie.hostPrefix ?? false
+  if (hostPrefix && (cookie.secure === false || cookie.domain !== undefined || (cookie.path !== undefined && cookie.path !== '/'))) {
+    throw new OptionsError('option cookie.hostPrefix requires secure, no domain and path /')
+  }
+  const baseName = cookie.name ?? DEFAULTS.cookieName
+  const sameSite = cookie.sameSite ?? 'strict'
+  const secure = cookie.secure ?? true
+  if (sameSite === 'none' && !secure) throw new OptionsError('option cookie.sameSite none requires cookie.secure')
+
+  const loginLimits = options.loginLimits === false
+    ? false as const
+    : {
+        perUserIp: windowed(options.loginLimits?.perUserIp ?? DEFAULTS.perUserIp),
+        perIp: windowed(options.loginLimits?.perIp ?? DEFAULTS.perIp)
+      }
+
+  let prefix: string
+  try {
+    prefix = validatePrefix(options.prefix ?? DEFAULTS.prefix)
+  } catch (error) {
+    throw new OptionsError(`option ${(error as Error).message}`)
+  }
+
+  return {
+    prefix,
+    commandTimeoutMs: parseDuration(options.commandTimeout ?? DEFAULTS.commandTimeout),
+    routePrefix,
+    routes: { ...DEFAULTS.routes, ...options.routes },
+    accessToken: {
+      secret,
+      keys,
+      signingKid,
+      ttlSeconds,
+      issuer: access.issuer ?? null,
+      audience: access.audience ?? null,
+      cookieName: access.cookieName ?? null,
+      verifyCacheSize: access.verifyCacheSize ?? DEFAULTS.verifyCacheSize
+    },
+    limits,
+    transport: options.transport ?? 'cookie',
+    cookie: {
+      name: hostPrefix ? `__Host-${baseName}` : baseName,
+      secure: hostPrefix ? true : secure,
+      sameSite,
+      path: hostPrefix ? '/' : (cookie.path ?? (routePrefix === '' ? '/' : routePrefix)),
+      domain: cookie.domain ?? null
+    },
+    allowedOrigins: (options.allowedOrigins ?? []).map((origin) => new URL(origin).origin),
+    loginLimits,
+    argon2: { ...DEFAULTS.argon2, ...options.argon2 }
+  }
+}
+
+function windowed (limit: { max: number, window: string | number }): { max: number, windowMs: number } {
+  return { max: limit.max, windowMs: parseDuration(limit.window) }
+}

@@ -1,0 +1,71 @@
+/**
+ * POST /login: failed-attempt limits, argon2id with a dummy verify for unknown users (same time,
+ * same answer), rehash of weaker hashes, then a new session.
+ */
+import type { FastifyInstance } from 'fastify'
+import type { PluginContext } from '../context.js'
+import { InvalidCredentialsError, TooManyAttemptsError } from '../errors.js'
+import { runHook } from '../hooks.js'
+import type { LoginFailedEvent } from '../options.js'
+import { describe, ErrorResponse, LoginBody, TokenResponse } from '../schemas.js'
+import { encodeIdentity, identityOf, issueTokens } from './issue-tokens.js'
+
+export function loginRoute (fastify: FastifyInstance, context: PluginContext): void {
+  const { store, passwords, limiter, app, options } = context
+
+  fastify.post<{ Body: LoginBody }>(options.routes.login, {
+    schema: {
+      ...describe('Log in with a username and password'),
+      body: LoginBody,
+      response: { 200: TokenResponse, 400: ErrorResponse, 401: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse }
+    }
+  }, async function login (request, reply) {
+    const { username, password, clientId } = request.body
+    const ip = request.ip
+    const userAgent = request.headers['user-agent'] ?? null
+    const failed = async (reason: LoginFailedEvent['reason']): Promise<void> => {
+      await runHook(request, 'onLoginFailed', app.onLoginFailed, { username, ip, userAgent, reason })
+    }
+
+    if (limiter !== null) {
+      const waitMs = await limiter.check(username, ip)
+      if (waitMs > 0) {
+        const seconds = Math.max(1, Math.ceil(waitMs / 1000))
+        await failed('rate-limited')
+        reply.header('retry-after', String(seconds))
+        throw new TooManyAttemptsError(seconds)
+      }
+    }
+
+    const user = await app.findUser(username)
+    let reason: LoginFailedEvent['reason'] | null = null
+    if (user === null || user === undefined || typeof user.passwordHash !== 'string') {
+      await passwords.verifyDummy(password)
+      reason = 'unknown-user'
+    } else if (!await passwords.verify(user.passwordHash, password)) {
+      reason = 'wrong-password'
+    } else if (user.disabled === true) {
+      reason = 'disabled'
+    }
+    if (reason !== null || user === null || user === undefined) {
+      await limiter?.fail(username, ip)
+      await failed(reason ?? 'unknown-user')
+      throw new InvalidCredentialsError()
+    }
+    await limiter?.succeed(username, ip)
+
+    const userId = String(user.id)
+    if (passwords.needsRehash(user.passwordHash)) {
+      await runHook(request, 'onPasswordRehash', app.onPasswordRehash, { userId, passwordHash: await passwords.hash(password) })
+    }
+    const identity = identityOf(user)
+    const { token, session } = await store.create(userId, {
+      userAgent,
+      ip,
+      clientId: clientId ?? null,
+      data: app.loadUser === undefined ? encodeIdentity(identity) : null
+    })
+    await runHook(request, 'onLogin', app.onLogin, { userId, sessionId: session.id, ip, userAgent, clientId: clientId ?? null })
+    return issueTokens(reply, context, token, session, identity)
+  })
+}

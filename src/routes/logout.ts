@@ -1,0 +1,45 @@
+/** POST /logout (the session of the presented refresh token) and POST /logout-all (Bearer: every session). */
+import type { FastifyInstance } from 'fastify'
+import type { PluginContext } from '../context.js'
+import { clearRefreshCookie } from '../cookies.js'
+import { isCrossSite } from '../csrf.js'
+import { CsrfRejectedError } from '../errors.js'
+import { runHook } from '../hooks.js'
+import { describe, ErrorResponse, NoContent, RefreshBody } from '../schemas.js'
+import { carriedRefreshToken } from './refresh-token-source.js'
+
+export function logoutRoutes (fastify: FastifyInstance, context: PluginContext): void {
+  const { store, app, options } = context
+
+  fastify.post<{ Body: RefreshBody }>(options.routes.logout, {
+    schema: {
+      ...describe('Log out: revoke the session of the refresh token; idempotent'),
+      body: RefreshBody,
+      response: { 204: NoContent, 400: ErrorResponse, 403: ErrorResponse, 503: ErrorResponse }
+    }
+  }, async function logout (request, reply) {
+    const carried = carriedRefreshToken(request, options)
+    if (carried?.fromCookie === true && isCrossSite(request, options.allowedOrigins)) throw new CsrfRejectedError()
+    if (carried !== null) {
+      const result = await store.revokeByToken(carried.token)
+      if (result.outcome === 'revoked') {
+        await runHook(request, 'onLogout', app.onLogout, { userId: result.userId, sessionId: result.sessionId, ip: request.ip, all: false })
+      }
+    }
+    clearRefreshCookie(reply, options.cookie)
+    reply.code(204)
+  })
+
+  fastify.post(options.routes.logoutAll, {
+    preHandler: context.authenticate,
+    schema: {
+      ...describe('Log out everywhere: revoke every session of the user', { bearer: true }),
+      response: { 204: NoContent, 401: ErrorResponse, 503: ErrorResponse }
+    }
+  }, async function logoutAll (request, reply) {
+    await store.revokeAll(request.user.id)
+    await runHook(request, 'onLogout', app.onLogout, { userId: request.user.id, sessionId: request.user.sessionId, ip: request.ip, all: true })
+    clearRefreshCookie(reply, options.cookie)
+    reply.code(204)
+  })
+}

@@ -1,0 +1,62 @@
+/**
+ * POST /refresh: one store round trip decides rotation, grace replay or reuse; loadUser (if any)
+ * then supplies fresh roles, and a disabled or deleted user loses the session.
+ */
+import type { FastifyInstance } from 'fastify'
+import type { PluginContext } from '../context.js'
+import { clearRefreshCookie } from '../cookies.js'
+import { isCrossSite } from '../csrf.js'
+import { CsrfRejectedError, RefreshInvalidError, RefreshMissingError, RefreshReusedError } from '../errors.js'
+import { runHook } from '../hooks.js'
+import { describe, ErrorResponse, RefreshBody, TokenResponse } from '../schemas.js'
+import { decodeIdentity, identityOf, issueTokens, type Identity } from './issue-tokens.js'
+import { carriedRefreshToken } from './refresh-token-source.js'
+
+export function refreshRoute (fastify: FastifyInstance, context: PluginContext): void {
+  const { store, app, options } = context
+
+  fastify.post<{ Body: RefreshBody }>(options.routes.refresh, {
+    schema: {
+      ...describe('Exchange the refresh token for a new access token and a new refresh token'),
+      body: RefreshBody,
+      response: { 200: TokenResponse, 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 503: ErrorResponse }
+    }
+  }, async function refresh (request, reply) {
+    const carried = carriedRefreshToken(request, options)
+    if (carried?.fromCookie === true && isCrossSite(request, options.allowedOrigins)) throw new CsrfRejectedError()
+    // Every 401 from here clears the cookie: a dead token should not be sent again.
+    if (carried === null) {
+      clearRefreshCookie(reply, options.cookie)
+      throw new RefreshMissingError()
+    }
+    const ip = request.ip
+    const userAgent = request.headers['user-agent'] ?? null
+    const result = await store.rotate(carried.token, { clientId: request.body?.clientId ?? null })
+
+    if (result.outcome === 'reused') {
+      clearRefreshCookie(reply, options.cookie)
+      await runHook(request, 'onReuseDetected', app.onReuseDetected, { userId: result.userId, sessionId: result.sessionId, ip, userAgent, reuse: result.reuse })
+      throw new RefreshReusedError()
+    }
+    if (result.outcome !== 'rotated' && result.outcome !== 'grace') {
+      clearRefreshCookie(reply, options.cookie)
+      throw new RefreshInvalidError()
+    }
+
+    const { session } = result
+    let identity: Identity
+    if (app.loadUser === undefined) {
+      identity = decodeIdentity(session.data)
+    } else {
+      const user = await app.loadUser(session.userId)
+      if (user === null || user === undefined || user.disabled === true) {
+        await store.revoke(session.userId, session.id)
+        clearRefreshCookie(reply, options.cookie)
+        throw new RefreshInvalidError()
+      }
+      identity = identityOf(user)
+    }
+    await runHook(request, 'onRefresh', app.onRefresh, { userId: session.userId, sessionId: session.id, ip, userAgent, grace: result.outcome === 'grace' })
+    return issueTokens(reply, context, result.token, session, identity)
+  })
+}

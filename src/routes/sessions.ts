@@ -1,0 +1,43 @@
+/** GET /sessions and DELETE /sessions/:id: the user's own sessions, never anyone else's. */
+import type { FastifyInstance } from 'fastify'
+import type { PluginContext } from '../context.js'
+import { SessionNotFoundError } from '../errors.js'
+import { describe, ErrorResponse, NoContent, SessionParams, SessionsResponse } from '../schemas.js'
+
+export function sessionRoutes (fastify: FastifyInstance, context: PluginContext): void {
+  const { store, options } = context
+
+  fastify.get(options.routes.sessions, {
+    preHandler: context.authenticate,
+    schema: {
+      ...describe("List the user's live sessions, newest first", { bearer: true }),
+      response: { 200: SessionsResponse, 401: ErrorResponse, 503: ErrorResponse }
+    }
+  }, async function listSessions (request): Promise<SessionsResponse> {
+    const sessions = await store.list(request.user.id)
+    return {
+      sessions: sessions.map((session) => ({
+        id: session.id,
+        createdAt: new Date(session.createdAt).toISOString(),
+        lastUsedAt: new Date(session.lastUsedAt).toISOString(),
+        expiresAt: new Date(session.expiresAt).toISOString(),
+        userAgent: session.userAgent,
+        ip: session.ip,
+        current: session.id === request.user.sessionId
+      }))
+    }
+  })
+
+  fastify.delete<{ Params: SessionParams }>(`${options.routes.sessions}/:id`, {
+    preHandler: context.authenticate,
+    schema: {
+      ...describe('Revoke one of your sessions', { bearer: true }),
+      params: SessionParams,
+      response: { 204: NoContent, 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse, 503: ErrorResponse }
+    }
+  }, async function revokeSession (request, reply) {
+    // Revoke is keyed by the caller's own user id: another user's session id is simply not found.
+    if (!await store.revoke(request.user.id, request.params.id)) throw new SessionNotFoundError()
+    reply.code(204)
+  })
+}

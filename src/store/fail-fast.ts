@@ -1,0 +1,35 @@
+/**
+ * Fail fast instead of queueing behind a dead connection: shared by every Redis-backed part of
+ * the plugin (session store, login limiter), so a Redis that is down or slow is a 503 within the
+ * command timeout everywhere, never a hang and never a 500.
+ */
+import type { Cluster, Redis } from 'ioredis'
+import { StoreUnavailableError } from '../errors.js'
+
+export const DEFAULT_COMMAND_TIMEOUT_MS = 1000
+/** ioredis states in which a command would wait for a connection instead of being sent. */
+const DOWN_STATES = new Set(['reconnecting', 'close', 'end'])
+
+/** Runs `command`; every fault, and no answer within `timeoutMs`, becomes StoreUnavailableError (with `cause`). */
+export async function failFast<T> (redis: Redis | Cluster, timeoutMs: number, command: () => Promise<T>): Promise<T> {
+  if (DOWN_STATES.has(redis.status)) throw new StoreUnavailableError({ cause: new Error(`redis is ${redis.status}`) })
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new StoreUnavailableError({ cause: new Error(`redis did not answer within ${timeoutMs} ms`) })), timeoutMs)
+  })
+  try {
+    return await Promise.race([command(), timeout])
+  } catch (error) {
+    if (error instanceof StoreUnavailableError) throw error
+    throw new StoreUnavailableError({ cause: error })
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** A command timeout option, checked once at construction. */
+export function validateCommandTimeout (value: number | undefined): number {
+  const timeoutMs = value ?? DEFAULT_COMMAND_TIMEOUT_MS
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) throw new TypeError(`commandTimeoutMs must be a positive integer, got ${String(value)}`)
+  return timeoutMs
+}

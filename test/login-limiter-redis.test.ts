@@ -1,0 +1,102 @@
+import t from 'tap'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { RedisLoginLimiter } from '../src/login-limiter-redis.js'
+import type { LoginLimits } from '../src/login-limiter.js'
+import { networkCommands } from './helpers/commandstats.js'
+import { loginLimiterContract } from './helpers/login-limiter-contract.js'
+import { redisForTest } from './helpers/redis.js'
+import { connectRedis, uniquePrefix } from './helpers/redis-clients.js'
+
+const server = await redisForTest(t)
+const LIMITS: LoginLimits = { perUserIp: { max: 3, windowMs: 60_000 }, perIp: { max: 100, windowMs: 60_000 } }
+const unavailable = { code: 'AUTH_STORE_UNAVAILABLE', statusCode: 503 }
+
+loginLimiterContract(t, async (limits, count = 1) => {
+  const prefix = uniquePrefix('login')
+  const clients = await Promise.all(Array.from({ length: count }, () => connectRedis(t, server)))
+  return clients.map((redis) => new RedisLoginLimiter({ redis, prefix, limits }))
+})
+
+t.test('Redis holds neither usernames nor ips in plain text, and every key has a TTL', async (t) => {
+  const redis = await connectRedis(t, server)
+  const prefix = uniquePrefix('login')
+  const limiter = new RedisLoginLimiter({ redis, prefix, limits: LIMITS })
+  const attempts = [['Alice.Liddell@example.com', '203.0.113.77'], ['bob', '2001:db8::1234'], ['carol', '192.0.2.200']] as const
+  for (const [username, ip] of attempts) {
+    await limiter.fail(username, ip)
+    await limiter.fail(username, ip)
+  }
+  const keys = await redis.keys(`${prefix}*`) // a throw-away server with a unique prefix: KEYS is fine here
+  t.equal(keys.length, 6, 'one ip and one username+ip counter per attempt')
+  const stored = [...keys, ...await redis.mget(keys) as string[]].join('\n')
+  for (const [username, ip] of attempts) {
+    for (const plain of [username, username.toLowerCase(), ip]) t.notOk(stored.includes(plain), `${plain} is not in Redis`)
+  }
+  for (const key of keys) {
+    t.match(key, /^rs-login-[0-9a-f]+:login:\{~?[A-Za-z0-9_-]+\}:(ip|u:[A-Za-z0-9_-]{22})$/, key)
+    const ttl = await redis.pttl(key)
+    t.ok(ttl > 0 && ttl <= 60_000, `${key} expires in ${ttl} ms`)
+  }
+})
+
+t.test('check and fail are one round trip each, succeed is one DEL', async (t) => {
+  const redis = await connectRedis(t, server)
+  const limiter = new RedisLoginLimiter({ redis, prefix: uniquePrefix('login'), limits: LIMITS })
+  await limiter.check('warm', '192.0.2.1') // scripts get loaded on first use (EVALSHA, then EVAL on NOSCRIPT)
+  await limiter.fail('warm', '192.0.2.1')
+  const sent = await networkCommands(await connectRedis(t, server), redis, async () => {
+    await limiter.check('alice', '192.0.2.1')
+    await limiter.fail('alice', '192.0.2.1')
+    await limiter.succeed('alice', '192.0.2.1')
+  })
+  t.same(sent, ['evalsha', 'evalsha', 'del'])
+})
+
+t.test('Redis stopped: every call fails fast with StoreUnavailable; started again: it works again', async (t) => {
+  const own = await redisForTest(t, { allowExternal: false })
+  const limiter = new RedisLoginLimiter({ redis: await connectRedis(t, own), prefix: uniquePrefix('login'), limits: LIMITS, commandTimeoutMs: 500 })
+  await limiter.fail('alice', '192.0.2.9')
+  await own.stop()
+  const calls: Array<[string, () => Promise<unknown>]> = [
+    ['check', () => limiter.check('alice', '192.0.2.9')],
+    ['fail', () => limiter.fail('alice', '192.0.2.9')],
+    ['succeed', () => limiter.succeed('alice', '192.0.2.9')]
+  ]
+  for (const [name, call] of calls) {
+    const started = Date.now()
+    await t.rejects(call(), unavailable, `${name} rejects with AUTH_STORE_UNAVAILABLE`)
+    t.ok(Date.now() - started <= 750, `${name} answered in ${Date.now() - started} ms`)
+  }
+  await own.start()
+  const started = Date.now()
+  for (;;) {
+    try {
+      t.equal(await limiter.check('alice', '192.0.2.9'), 0)
+      break
+    } catch (error) {
+      if (Date.now() - started > 5_000) throw error
+      await sleep(50)
+    }
+  }
+  t.comment(`back after ${Date.now() - started} ms`)
+})
+
+t.test('Redis hung (SIGSTOP): check gives up at the command timeout', async (t) => {
+  const own = await redisForTest(t, { allowExternal: false })
+  const limiter = new RedisLoginLimiter({ redis: await connectRedis(t, own), prefix: uniquePrefix('login'), limits: LIMITS, commandTimeoutMs: 300 })
+  await limiter.check('warm', '192.0.2.1')
+  process.kill(own.pid!, 'SIGSTOP')
+  t.teardown(() => { try { process.kill(own.pid!, 'SIGCONT') } catch {} })
+  const started = Date.now()
+  await t.rejects(limiter.check('alice', '192.0.2.1'), unavailable)
+  const elapsed = Date.now() - started
+  t.ok(elapsed >= 250 && elapsed <= 550, `gave up after ${elapsed} ms`)
+  process.kill(own.pid!, 'SIGCONT')
+})
+
+t.test('options are checked at construction', async (t) => {
+  const redis = await connectRedis(t, server)
+  t.throws(() => new RedisLoginLimiter({ redis, prefix: 'a{b}' }), /prefix/)
+  t.throws(() => new RedisLoginLimiter({ redis, commandTimeoutMs: 0 }), /commandTimeoutMs/)
+  t.throws(() => new RedisLoginLimiter({ redis, limits: { perUserIp: { max: 1, windowMs: 0 }, perIp: { max: 1, windowMs: 1 } } }), /perUserIp\.windowMs/)
+})
