@@ -8,7 +8,7 @@
  * Verified tokens are cached (bounded by their `exp`), since clients reuse one token for minutes.
  */
 import fastifyJwt from '@fastify/jwt'
-import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto'
+import { createPrivateKey, createPublicKey, KeyObject, type JsonWebKey } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { TokenExpiredError, TokenInvalidError } from './errors.js'
 import { OptionsError, type KeyInput, type ResolvedOptions } from './options.js'
@@ -40,8 +40,8 @@ export interface AccessTokens {
   readonly jwks: { keys: JsonWebKey[] } | null
 }
 
-/** Names an app's extra claims cannot override. */
-export const RESERVED_CLAIMS = new Set(['sub', 'sid', 'roles', 'iat', 'exp', 'nbf', 'iss', 'aud', 'jti'])
+/** Names an app's extra claims cannot override (and `__proto__`, which an assignment would turn into a prototype). */
+export const RESERVED_CLAIMS = new Set(['sub', 'sid', 'roles', 'iat', 'exp', 'nbf', 'iss', 'aud', 'jti', '__proto__'])
 /** Far above any token we sign; anything longer is refused before parsing. */
 const MAX_TOKEN_LENGTH = 8192
 
@@ -61,6 +61,12 @@ function checkKeyType (kid: string, alg: keyof typeof KEY_TYPES, key: KeyObject)
 }
 
 function toKeyObject (kid: string, input: KeyInput, kind: 'private' | 'public'): KeyObject {
+  // createPublicKey refuses a public KeyObject and createPrivateKey any KeyObject: take them as they are.
+  if (input instanceof KeyObject) {
+    if (input.type === kind) return input
+    if (kind === 'public' && input.type === 'private') return createPublicKey(input)
+    throw new OptionsError(`option accessToken.keys: the ${kind} key of ${kid} is a ${input.type} key`)
+  }
   try {
     return kind === 'private' ? createPrivateKey(input as string) : createPublicKey(input as string)
   } catch {
@@ -74,7 +80,8 @@ export async function registerAccessTokens (fastify: FastifyInstance, options: R
   const jwks: JsonWebKey[] = []
   const verify = {
     cache: options.verifyCacheSize > 0 ? options.verifyCacheSize : false,
-    requiredClaims: ['sub', 'sid', 'exp', 'iat'],
+    // fast-jwt checks iss / aud only when present: configured ones must be required too.
+    requiredClaims: ['sub', 'sid', 'exp', 'iat', ...(options.issuer !== null ? ['iss'] : []), ...(options.audience !== null ? ['aud'] : [])],
     ...(options.issuer !== null && { allowedIss: options.issuer }),
     ...(options.audience !== null && { allowedAud: options.audience })
   }
@@ -107,6 +114,8 @@ export async function registerAccessTokens (fastify: FastifyInstance, options: R
       checkKeyType(key.kid, key.alg, publicKey)
       const privateKey = key.privateKey === undefined ? undefined : toKeyObject(key.kid, key.privateKey, 'private')
       if (privateKey !== undefined) checkKeyType(key.kid, key.alg, privateKey)
+      // A mismatched pair would sign tokens that no verifier (ours or a JWKS reader) accepts.
+      if (privateKey !== undefined && !createPublicKey(privateKey).equals(publicKey)) throw new OptionsError(`option accessToken.keys: the private and public keys of ${key.kid} are not one pair`)
       const publicPem = publicKey.export({ type: 'spki', format: 'pem' }).toString()
       const privatePem = privateKey?.export({ type: 'pkcs8', format: 'pem' }).toString()
       const jwt = await register(key.kid, { public: publicPem, ...(privatePem !== undefined && { private: privatePem }) }, key.alg)
@@ -116,8 +125,10 @@ export async function registerAccessTokens (fastify: FastifyInstance, options: R
     }
   })
 
-  const single = verifiers.size === 1 ? [...verifiers.values()][0]! : null
-  const pick = (token: string): JwtNamespace | undefined => single ?? verifiers.get(headerKid(token) ?? '')
+  // HS256 has one verifier and no kid; a key set always looks the kid up, even with one key,
+  // so that a kid naming no key is refused whatever the size of the set.
+  const hs256 = options.secret !== null ? verifiers.get('')! : null
+  const pick = (token: string): JwtNamespace | undefined => hs256 ?? verifiers.get(headerKid(token) ?? '')
 
   return {
     ttlSeconds: options.ttlSeconds,

@@ -16,12 +16,18 @@ function attributes (cookie: CookieOptions, maxAgeSeconds: number): CookieSerial
   }
 }
 
-/** Max-Age follows the session: the smaller of the idle and absolute expiry, as the store computed it. */
+/**
+ * Max-Age follows the session: the smaller of the idle and absolute expiry, as the store computed it.
+ * Rounded, not floored: the milliseconds between the store's clock read and this one would
+ * otherwise turn a 7 d session into a 604799 s cookie.
+ */
 export function setRefreshCookie (reply: FastifyReply, cookie: CookieOptions, token: string, expiresAt: number): void {
-  const maxAgeSeconds = Math.max(0, Math.floor((expiresAt - Date.now()) / 1000))
+  const maxAgeSeconds = Math.max(0, Math.round((expiresAt - Date.now()) / 1000))
   reply.setCookie(cookie.name, token, attributes(cookie, maxAgeSeconds))
 }
 
-export function clearRefreshCookie (reply: FastifyReply, cookie: CookieOptions): void {
+/** A no-op with the body transport: it never sets the cookie, so it has none to clear (and must not touch an app cookie of that name). */
+export function clearRefreshCookie (reply: FastifyReply, { transport, cookie }: Pick<ResolvedOptions, 'transport' | 'cookie'>): void {
+  if (transport === 'body') return
   reply.setCookie(cookie.name, '', { ...attributes(cookie, 0), expires: new Date(0) })
 }

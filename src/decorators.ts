@@ -32,7 +32,9 @@ function userOf (claims: AccessTokenClaims): AuthUser {
   if (user === undefined) {
     const extra: Record<string, unknown> = {}
     for (const [name, value] of Object.entries(claims)) if (!RESERVED_CLAIMS.has(name)) extra[name] = value
-    user = Object.freeze({ id: claims.sub, sessionId: claims.sid, roles: claims.roles, claims: extra })
+    // Frozen through roles and claims: the same object serves every request with this token, so a
+    // handler that pushed a role would otherwise grant it to all of them.
+    user = Object.freeze({ id: claims.sub, sessionId: claims.sid, roles: Object.freeze([...claims.roles]) as string[], claims: Object.freeze(extra) })
     users.set(claims, user)
   }
   return user
@@ -72,6 +74,9 @@ export function requireRoles (...roles: string[]): preHandlerAsyncHookHandler {
       reply.header('www-authenticate', CHALLENGE)
       throw new TokenMissingError()
     }
-    if (!roles.every((role) => user.roles.includes(role))) throw new ForbiddenError()
+    // request.user may come from another scheme (an app's own @fastify/jwt): a roles string would
+    // match substrings ('superadmin'.includes('admin')), a missing one would throw.
+    const held: unknown = user.roles
+    if (!Array.isArray(held) || !roles.every((role) => held.includes(role))) throw new ForbiddenError()
   }
 }

@@ -17,6 +17,7 @@ export const TokenExpiredError = createError('AUTH_TOKEN_EXPIRED', 'The access t
 export const SessionRevokedError = createError('AUTH_SESSION_REVOKED', 'The session of this access token has been revoked', 401)
 export const ForbiddenError = createError('AUTH_FORBIDDEN', 'Missing a required role', 403)
 export const SessionNotFoundError = createError('AUTH_SESSION_NOT_FOUND', 'No such session', 404)
+export const RouteNotFoundError = createError('AUTH_ROUTE_NOT_FOUND', 'No such route', 404)
 export const JwksNotFoundError = createError('AUTH_JWKS_NOT_FOUND', 'No public keys: access tokens are signed with a shared secret', 404)
 /** A fault of ours or of the app's callbacks; never caused by what a client sends. Details go to the log only. */
 export const InternalError = createError('AUTH_INTERNAL_ERROR', 'Internal server error', 500)

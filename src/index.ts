@@ -15,7 +15,7 @@ import { jwksRoute } from './routes/jwks.js'
 import { MemoryStore } from './store/memory-store.js'
 import { RedisStore } from './store/redis-store.js'
 import type { SessionStore } from './store/store.js'
-import type { AuthUser, RefreshSessionsApi } from './types.js'
+import type { RefreshSessionsApi } from './types.js'
 
 async function refreshSessions (fastify: FastifyInstance, userOptions: RefreshSessionsOptions): Promise<void> {
   const options = resolveOptions(userOptions)
@@ -41,8 +41,8 @@ async function refreshSessions (fastify: FastifyInstance, userOptions: RefreshSe
   const passwords = createPasswordHasher(options.argon2)
   const authenticate = createAuthenticate(tokens, options.accessToken.cookieName)
 
-  // request.user is null until authenticate runs (typed non-null for the routes that use it, as @fastify/jwt does).
-  if (!fastify.hasRequestDecorator('user')) fastify.decorateRequest('user', null as unknown as AuthUser)
+  // request.user is NOT decorated here: @fastify/jwt decorates it unconditionally, so an app that
+  // registers its own @fastify/jwt after this plugin would fail to start. authenticate assigns it.
   fastify.decorate('authenticate', authenticate)
   fastify.decorate('authenticateSession', createAuthenticateSession(authenticate, store))
   fastify.decorate('requireRoles', requireRoles)

@@ -5,13 +5,16 @@
  */
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
 import type { KeyObject } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
 import type { FastifyRequest } from 'fastify'
 import { DEFAULT_PREFIX, validatePrefix } from './store/keys.js'
 
 /** `'15m'`, `'7d'`, `'10s'`, `'500ms'`, `'1h'`, or a number of seconds. */
-const Duration = Type.Union([Type.String({ pattern: '^\\s*\\d+(\\.\\d+)?\\s*(ms|s|m|h|d|w)\\s*$' }), Type.Number({ minimum: 0 })])
+const Duration = Type.Union([Type.String({ pattern: '^\\s*\\d+(\\.\\d+)?\\s*(ms|s|m|h|d|w)\\s*$' }), Type.Number({ minimum: 0 })], {
+  description: "a duration such as '15m', '7d', '10s', '500ms', or a number of seconds"
+})
 const Name = Type.String({ minLength: 1, maxLength: 128 })
 const Path = Type.String({ pattern: '^/[^\\s?#]*$', maxLength: 256 })
 
@@ -61,7 +64,7 @@ export const DataOptionsSchema = Type.Object({
   loginLimits: Type.Optional(Type.Union([Type.Literal(false), Type.Object({
     perUserIp: Type.Optional(Type.Object({ max: Type.Integer({ minimum: 1 }), window: Duration }, { additionalProperties: false })),
     perIp: Type.Optional(Type.Object({ max: Type.Integer({ minimum: 1 }), window: Duration }, { additionalProperties: false }))
-  }, { additionalProperties: false })])),
+  }, { additionalProperties: false })], { description: 'false, or { perUserIp?: { max, window }, perIp?: { max, window } }' })),
   argon2: Type.Optional(Type.Object({
     memoryCost: Type.Optional(Type.Integer({ minimum: 1024 })),
     timeCost: Type.Optional(Type.Integer({ minimum: 1 })),
@@ -177,8 +180,8 @@ export function resolveOptions (options: RefreshSessionsOptions): ResolvedOption
   if (options === null || typeof options !== 'object') throw new OptionsError('options are required')
   const firstError = Value.Errors(DataOptionsSchema, options).First()
   if (firstError !== undefined) {
-    const path = firstError.path.replace(/^\//, '').replace(/\//g, '.') || 'options'
-    throw new OptionsError(`option ${path} ${firstError.message.toLowerCase()}`)
+    const { path, message } = explain(firstError)
+    throw new OptionsError(`option ${path.replace(/^\//, '').replace(/\//g, '.') || 'options'} ${message}`)
   }
   if (typeof options.findUser !== 'function') throw new OptionsError('option findUser must be a function (username) => user | null')
   if (options.loadUser !== undefined && typeof options.loadUser !== 'function') throw new OptionsError('option loadUser must be a function (id) => user | null')
@@ -221,6 +224,8 @@ export function resolveOptions (options: RefreshSessionsOptions): ResolvedOption
   }
   if (limits.idleTtlMs < 1000) throw new OptionsError('option refreshToken.idleTtl must be at least 1s')
   if (limits.absoluteTtlMs < 1000) throw new OptionsError('option refreshToken.absoluteTtl must be at least 1s')
+  const commandTimeoutMs = parseDuration(options.commandTimeout ?? DEFAULTS.commandTimeout)
+  if (commandTimeoutMs < 1) throw new OptionsError('option commandTimeout must be at least 1ms')
   const ttlSeconds = Math.round(parseDuration(access.ttl ?? DEFAULTS.accessTokenTtl) / 1000)
   if (ttlSeconds < 1) throw new OptionsError('option accessToken.ttl must be at least 1s')
 
@@ -250,7 +255,7 @@ export function resolveOptions (options: RefreshSessionsOptions): ResolvedOption
 
   return {
     prefix,
-    commandTimeoutMs: parseDuration(options.commandTimeout ?? DEFAULTS.commandTimeout),
+    commandTimeoutMs,
     routePrefix,
     routes: { ...DEFAULTS.routes, ...options.routes },
     accessToken: {
@@ -276,6 +281,25 @@ export function resolveOptions (options: RefreshSessionsOptions): ResolvedOption
     loginLimits,
     argon2: { ...DEFAULTS.argon2, ...options.argon2 }
   }
+}
+
+/**
+ * A schema error in words a user can act on: TypeBox says only "Expected union value" for a bad
+ * duration, transport or sameSite, so a union is explained by its deepest branch error (a bad
+ * `loginLimits.perIp.max`), its description (durations) or its allowed literals.
+ */
+function explain (error: ValueError): { path: string, message: string } {
+  if (error.type === ValueErrorType.Union) {
+    const branches = error.errors.map((branch) => branch.First()).filter((branch) => branch !== undefined)
+    const deeper = branches.filter((branch) => branch.path.length > error.path.length).sort((a, b) => b.path.length - a.path.length)[0]
+    if (deeper !== undefined) return explain(deeper)
+    if (typeof error.schema.description === 'string') return { path: error.path, message: `must be ${error.schema.description}` }
+    const literals = (error.schema.anyOf as Array<{ const?: unknown }>).map((branch) => branch.const)
+    if (literals.every((value) => value !== undefined)) return { path: error.path, message: `must be one of ${literals.map((value) => JSON.stringify(value)).join(', ')}` }
+  }
+  if (error.type === ValueErrorType.ObjectRequiredProperty) return { path: error.path, message: 'is required' }
+  if (error.type === ValueErrorType.ObjectAdditionalProperties) return { path: error.path, message: 'is not a known option' }
+  return { path: error.path, message: error.message.replace(/^Expected/, 'expected') }
 }
 
 function windowed (limit: { max: number, window: string | number }): { max: number, windowMs: number } {

@@ -3,9 +3,13 @@
  * handler, body limit and cookie parser stay theirs and never change the app's.
  */
 import fastifyCookie from '@fastify/cookie'
-import type { FastifyError, FastifyInstance } from 'fastify'
+import type { TSchema } from '@sinclair/typebox'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
+import type { ValueError } from '@sinclair/typebox/errors'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify'
 import type { PluginContext } from '../context.js'
-import { InternalError } from '../errors.js'
+import { InternalError, RouteNotFoundError } from '../errors.js'
+import { loggableError, redact, requestSecrets } from '../redact.js'
 import { loginRoute } from './login.js'
 import { logoutRoutes } from './logout.js'
 import { refreshRoute } from './refresh.js'
@@ -17,6 +21,9 @@ export const ROUTE_BODY_LIMIT = 16 * 1024
 export async function authRoutes (fastify: FastifyInstance, { context }: { context: PluginContext }): Promise<void> {
   if (!fastify.hasRequestDecorator('cookies')) await fastify.register(fastifyCookie)
   fastify.setErrorHandler(authErrorHandler)
+  // The prefix is ours: an unmatched URL under it gets a stable code too (the app's routes still match first).
+  fastify.setNotFoundHandler(async (_request, reply) => reply.code(404).send(new RouteNotFoundError()))
+  fastify.setValidatorCompiler(strictValidator)
   fastify.addHook('onRoute', (route) => { route.bodyLimit ??= ROUTE_BODY_LIMIT })
   loginRoute(fastify, context)
   refreshRoute(fastify, context)
@@ -25,20 +32,45 @@ export async function authRoutes (fastify: FastifyInstance, { context }: { conte
 }
 
 /**
+ * Our request schemas are checked without coercion. Fastify's default Ajv coerces types, so
+ * `{ "username": ["alice"], "password": ["..."] }` logged in and `{ "password": 12345678 }` was
+ * compared as a string: an auth API refuses such bodies (400 FST_ERR_VALIDATION) instead of
+ * guessing. Errors go out Ajv-shaped, so the app's schemaErrorFormatter still applies.
+ */
+const strictValidator: FastifySchemaCompiler<TSchema> = ({ schema }) => {
+  const checker = TypeCompiler.Compile(schema)
+  const validate = (data: unknown): boolean => {
+    if (checker.Check(data)) return true
+    const error = deepest(checker.Errors(data).First())
+    validate.errors = [{ keyword: 'type', schemaPath: '', params: {}, instancePath: error?.path ?? '', message: (error?.message ?? 'is invalid').replace(/^Expected/, 'expected') }]
+    return false
+  }
+  validate.errors = [] as FastifySchemaValidationError[]
+  return validate
+}
+
+/** A union's own error says only "Expected union value": report its first branch's first error. */
+function deepest (error: ValueError | undefined): ValueError | undefined {
+  const inner = error?.errors[0]?.First()
+  return inner === undefined ? error : deepest(inner)
+}
+
+/**
  * Client errors keep their stable code; our 5xx keep theirs (503 AUTH_STORE_UNAVAILABLE);
  * anything else (a throwing findUser, a bug) is logged and answered without its details.
  */
-export function authErrorHandler (this: FastifyInstance, error: FastifyError, request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply): void {
+export function authErrorHandler (this: FastifyInstance, error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const status = error.statusCode ?? 500
   if (status >= 400 && status < 500 && typeof error.code === 'string') {
     void reply.code(status).send(error)
     return
   }
   if (status === 503 && error.code === 'AUTH_STORE_UNAVAILABLE') {
-    request.log.warn({ code: error.code, cause: (error.cause as Error | undefined)?.message }, 'session store unavailable')
+    const cause = (error.cause as Error | undefined)?.message
+    request.log.warn({ code: error.code, cause: cause === undefined ? undefined : redact(cause, requestSecrets(request)) }, 'session store unavailable')
     void reply.code(503).send(error)
     return
   }
-  request.log.error({ err: error }, 'fastify-refresh-sessions: request failed')
+  request.log.error({ err: loggableError(error, requestSecrets(request)) }, 'fastify-refresh-sessions: request failed')
   void reply.code(500).send(new InternalError())
 }

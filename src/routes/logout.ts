@@ -26,7 +26,7 @@ export function logoutRoutes (fastify: FastifyInstance, context: PluginContext):
         await runHook(request, 'onLogout', app.onLogout, { userId: result.userId, sessionId: result.sessionId, ip: request.ip, all: false })
       }
     }
-    clearRefreshCookie(reply, options.cookie)
+    clearRefreshCookie(reply, options)
     reply.code(204)
   })
 
@@ -34,12 +34,16 @@ export function logoutRoutes (fastify: FastifyInstance, context: PluginContext):
     preHandler: context.authenticate,
     schema: {
       ...describe('Log out everywhere: revoke every session of the user', { bearer: true }),
-      response: { 204: NoContent, 401: ErrorResponse, 503: ErrorResponse }
+      response: { 204: NoContent, 401: ErrorResponse, 403: ErrorResponse, 503: ErrorResponse }
     }
   }, async function logoutAll (request, reply) {
+    // With accessToken.cookieName and no Authorization header, authenticate read the token from a
+    // cookie the browser attaches by itself: a cross-site text/plain POST needs no preflight.
+    const fromCookie = options.accessToken.cookieName !== null && request.headers.authorization === undefined
+    if (fromCookie && isCrossSite(request, options.allowedOrigins)) throw new CsrfRejectedError()
     await store.revokeAll(request.user.id)
     await runHook(request, 'onLogout', app.onLogout, { userId: request.user.id, sessionId: request.user.sessionId, ip: request.ip, all: true })
-    clearRefreshCookie(reply, options.cookie)
+    clearRefreshCookie(reply, options)
     reply.code(204)
   })
 }

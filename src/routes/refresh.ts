@@ -26,7 +26,7 @@ export function refreshRoute (fastify: FastifyInstance, context: PluginContext):
     if (carried?.fromCookie === true && isCrossSite(request, options.allowedOrigins)) throw new CsrfRejectedError()
     // Every 401 from here clears the cookie: a dead token should not be sent again.
     if (carried === null) {
-      clearRefreshCookie(reply, options.cookie)
+      clearRefreshCookie(reply, options)
       throw new RefreshMissingError()
     }
     const ip = request.ip
@@ -34,12 +34,12 @@ export function refreshRoute (fastify: FastifyInstance, context: PluginContext):
     const result = await store.rotate(carried.token, { clientId: request.body?.clientId ?? null })
 
     if (result.outcome === 'reused') {
-      clearRefreshCookie(reply, options.cookie)
+      clearRefreshCookie(reply, options)
       await runHook(request, 'onReuseDetected', app.onReuseDetected, { userId: result.userId, sessionId: result.sessionId, ip, userAgent, reuse: result.reuse })
       throw new RefreshReusedError()
     }
     if (result.outcome !== 'rotated' && result.outcome !== 'grace') {
-      clearRefreshCookie(reply, options.cookie)
+      clearRefreshCookie(reply, options)
       throw new RefreshInvalidError()
     }
 
@@ -51,7 +51,7 @@ export function refreshRoute (fastify: FastifyInstance, context: PluginContext):
       const user = await app.loadUser(session.userId)
       if (user === null || user === undefined || user.disabled === true) {
         await store.revoke(session.userId, session.id)
-        clearRefreshCookie(reply, options.cookie)
+        clearRefreshCookie(reply, options)
         throw new RefreshInvalidError()
       }
       identity = identityOf(user)

@@ -1,0 +1,294 @@
+/**
+ * fastify-refresh-sessions/client: a small fetch-based client for browsers and Node.
+ *
+ * - keeps the access token in memory (never in storage) and adds it as a Bearer header;
+ * - refreshes ahead of expiry, and ONCE for any number of concurrent callers (single flight);
+ * - in a browser, coordinates tabs: a Web Lock makes one tab refresh while the others wait, and a
+ *   BroadcastChannel hands them its new access token, so N tabs make one refresh, not N;
+ * - retries a request once after a refresh when the server refused its access token;
+ * - reports a lost session with a `session-lost` event.
+ *
+ * Self-contained on purpose (no imports): the demo serves it to browsers as is.
+ */
+
+export interface TokenResponse {
+  accessToken: string
+  tokenType: 'Bearer'
+  expiresIn: number
+  sessionId: string
+  refreshToken?: string
+}
+
+export interface ClientOptions {
+  /** Origin of the API ('' = same origin, the default in a browser); `fetch('/path')` goes there too. */
+  baseUrl?: string
+  /** Where the plugin's routes live (default '/auth'). */
+  authPrefix?: string
+  /** The fetch to use (default globalThis.fetch); Node callers may pass one with a cookie jar. */
+  fetch?: typeof fetch
+  /** Refresh when the access token has less than this many seconds left (default 30, at most a fifth of its life). */
+  refreshAheadSeconds?: number
+  /** Also refresh on a timer ahead of expiry, so an idle page keeps a fresh token (default false). */
+  autoRefresh?: boolean
+  /** 'cookie' (default): the refresh token is an httpOnly cookie; 'body': the client keeps it. */
+  transport?: 'cookie' | 'body'
+  /** With the body transport: where to keep the refresh token (default: memory only). */
+  refreshTokenStore?: { get (): string | null, set (token: string | null): void }
+  clientId?: string
+  /** Coordinate refreshes across tabs with Web Locks + BroadcastChannel (default: when available). */
+  crossTab?: boolean
+  /** Channel / lock name, to run several clients on one origin (default 'fastify-refresh-sessions'). */
+  name?: string
+}
+
+export type SessionLostReason = 'refresh-failed' | 'logged-out' | 'reused'
+
+interface SharedToken { type: 'token', accessToken: string, expiresAt: number, sessionId: string }
+interface SharedLogout { type: 'logout' }
+/** A tab's refresh ended without a token: wakes the tabs waiting for its result. */
+interface SharedFailure { type: 'refresh-failed' }
+
+/** How long a tab that waited for the refresh lock waits for the holder's result to arrive. */
+const HANDOFF_MS = 1000
+const WAITED = Symbol('waited')
+
+export class RefreshSessionsClient extends EventTarget {
+  readonly #origin: string
+  readonly #base: string
+  readonly #fetch: typeof fetch
+  readonly #aheadMs: number
+  readonly #transport: 'cookie' | 'body'
+  readonly #refreshTokens: { get (): string | null, set (token: string | null): void }
+  readonly #clientId: string | undefined
+  readonly #lockName: string
+  readonly #channel: BroadcastChannel | null
+  readonly #locks: LockManager | null
+  readonly #autoRefresh: boolean
+  #timer: ReturnType<typeof setTimeout> | undefined
+  #accessToken: string | null = null
+  #expiresAt = 0
+  /** When to refresh: expiresAt minus the refresh-ahead margin. */
+  #refreshAt = 0
+  #sessionId: string | null = null
+  #refreshing: Promise<string | null> | null = null
+  /** Refresh results heard from other tabs, and who waits for the next one. */
+  #heard = 0
+  #onHeard: Array<() => void> = []
+
+  constructor (options: ClientOptions = {}) {
+    super()
+    this.#origin = options.baseUrl ?? ''
+    this.#base = this.#origin + (options.authPrefix ?? '/auth')
+    this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis)
+    this.#aheadMs = (options.refreshAheadSeconds ?? 30) * 1000
+    this.#transport = options.transport ?? 'cookie'
+    let memory: string | null = null
+    this.#refreshTokens = options.refreshTokenStore ?? { get: () => memory, set: (token) => { memory = token } }
+    this.#clientId = options.clientId
+    this.#autoRefresh = options.autoRefresh ?? false
+    const name = options.name ?? 'fastify-refresh-sessions'
+    this.#lockName = `${name}:refresh`
+    const crossTab = options.crossTab ?? (typeof BroadcastChannel === 'function' && typeof navigator !== 'undefined' && 'locks' in navigator)
+    this.#locks = crossTab && typeof navigator !== 'undefined' && 'locks' in navigator ? navigator.locks : null
+    this.#channel = crossTab && typeof BroadcastChannel === 'function' ? new BroadcastChannel(name) : null
+    this.#channel?.addEventListener('message', (event: MessageEvent<SharedToken | SharedLogout | SharedFailure>) => {
+      if (event.data?.type === 'token') this.#adopt(event.data.accessToken, event.data.expiresAt, event.data.sessionId, false)
+      if (event.data?.type === 'logout') this.#forget('logged-out', false)
+      this.#heard++
+      for (const wake of this.#onHeard.splice(0)) wake()
+    })
+  }
+
+  get accessToken (): string | null { return this.#accessToken }
+  /** Epoch ms at which the access token expires (0 without one). */
+  get expiresAt (): number { return this.#expiresAt }
+  get sessionId (): string | null { return this.#sessionId }
+
+  async login (username: string, password: string): Promise<TokenResponse> {
+    const response = await this.#post('/login', { username, password, ...(this.#clientId !== undefined && { clientId: this.#clientId }) })
+    if (!response.ok) throw await ClientError.from(response)
+    const body = await response.json() as TokenResponse
+    this.#accept(body)
+    return body
+  }
+
+  /** Log out this session (idempotent) and forget the tokens. */
+  async logout (): Promise<void> {
+    const token = this.#refreshTokens.get()
+    try {
+      await this.#post('/logout', this.#transport === 'body' && token !== null ? { refreshToken: token } : undefined)
+    } finally {
+      this.#forget('logged-out', true)
+    }
+  }
+
+  /** Log out every session of the user. */
+  async logoutAll (): Promise<void> {
+    const response = await this.fetch(`${this.#base}/logout-all`, { method: 'POST' })
+    if (!response.ok && response.status !== 401) throw await ClientError.from(response)
+    this.#forget('logged-out', true)
+  }
+
+  /**
+   * fetch with the Bearer token: refreshes first when the token is missing or about to expire,
+   * and once more (then retries once) if the server still refuses it.
+   */
+  async fetch (input: string | URL, init: RequestInit = {}): Promise<Response> {
+    // A path is relative to baseUrl (Node's fetch has no page URL to resolve it against).
+    if (typeof input === 'string' && input.startsWith('/') && !input.startsWith('//')) input = this.#origin + input
+    let token = this.#accessToken
+    if (token === null || Date.now() >= this.#refreshAt) token = await this.refresh()
+    const response = await this.#fetch(input, withBearer(init, token))
+    if (response.status !== 401 || !isTokenRefusal(response)) return response
+    const renewed = await this.refresh(token)
+    if (renewed === null || renewed === token) return response
+    return await this.#fetch(input, withBearer(init, renewed))
+  }
+
+  /**
+   * Get a fresh access token: one refresh in flight per tab, one per origin with cross-tab
+   * coordination. `stale` is the token a caller saw refused: a newer one is returned as is.
+   */
+  async refresh (stale?: string | null): Promise<string | null> {
+    if (this.#refreshing !== null) return await this.#refreshing
+    if (stale !== undefined && this.#accessToken !== null && this.#accessToken !== stale && this.#fresh()) return this.#accessToken
+    this.#refreshing = (async () => {
+      try {
+        if (this.#locks === null) return await this.#refreshNow()
+        const tokenBefore = this.#accessToken
+        const heard = this.#heard
+        const mine = await this.#locks.request(this.#lockName, { ifAvailable: true }, async (lock) => lock === null ? WAITED : await this.#refreshNow())
+        if (mine !== WAITED) return mine
+        return await this.#locks.request(this.#lockName, async () => {
+          // Another tab held the lock: it refreshed, and its token may still be on its way here
+          // (the lock can be granted before the BroadcastChannel message arrives).
+          await this.#hearSince(heard)
+          if (this.#accessToken !== tokenBefore && this.#fresh()) return this.#accessToken
+          return await this.#refreshNow()
+        })
+      } finally {
+        this.#refreshing = null
+      }
+    })()
+    return await this.#refreshing
+  }
+
+  #fresh (): boolean {
+    return this.#accessToken !== null && Date.now() < this.#refreshAt
+  }
+
+  /** Resolves once another tab has reported a refresh result since `heard`, or after HANDOFF_MS. */
+  async #hearSince (heard: number): Promise<void> {
+    if (this.#heard !== heard) return
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, HANDOFF_MS)
+      this.#onHeard.push(() => { clearTimeout(timer); resolve() })
+    })
+  }
+
+  async #refreshNow (): Promise<string | null> {
+    const token = await this.#refreshOnce()
+    if (token === null) this.#channel?.postMessage({ type: 'refresh-failed' } satisfies SharedFailure)
+    return token
+  }
+
+  async #refreshOnce (): Promise<string | null> {
+    const token = this.#refreshTokens.get()
+    if (this.#transport === 'body' && token === null) {
+      this.#forget('refresh-failed', false)
+      return null
+    }
+    const body = { ...(this.#transport === 'body' && { refreshToken: token }), ...(this.#clientId !== undefined && { clientId: this.#clientId }) }
+    let response: Response
+    try {
+      response = await this.#post('/refresh', Object.keys(body).length > 0 ? body : undefined)
+    } catch {
+      return null // network down: keep the session, the next call tries again
+    }
+    if (response.ok) {
+      const accepted = await response.json() as TokenResponse
+      this.#accept(accepted)
+      return accepted.accessToken
+    }
+    if (response.status === 401 || response.status === 403) {
+      const code = await errorCode(response)
+      this.#forget(code === 'AUTH_REFRESH_REUSED' ? 'reused' : 'refresh-failed', true)
+    }
+    return null
+  }
+
+  #accept (body: TokenResponse): void {
+    if (this.#transport === 'body' && typeof body.refreshToken === 'string') this.#refreshTokens.set(body.refreshToken)
+    this.#adopt(body.accessToken, Date.now() + body.expiresIn * 1000, body.sessionId, true)
+  }
+
+  #adopt (accessToken: string, expiresAt: number, sessionId: string, share: boolean): void {
+    this.#accessToken = accessToken
+    this.#expiresAt = expiresAt
+    this.#refreshAt = expiresAt - Math.min(this.#aheadMs, (expiresAt - Date.now()) / 5)
+    this.#sessionId = sessionId
+    clearTimeout(this.#timer)
+    if (this.#autoRefresh) this.#timer = setTimeout(() => { void this.refresh(accessToken) }, Math.max(0, this.#refreshAt - Date.now()))
+    if (share) this.#channel?.postMessage({ type: 'token', accessToken, expiresAt, sessionId } satisfies SharedToken)
+    this.dispatchEvent(new CustomEvent('token', { detail: { accessToken, expiresAt, sessionId } }))
+  }
+
+  #forget (reason: SessionLostReason, share: boolean): void {
+    const had = this.#accessToken !== null || this.#refreshTokens.get() !== null
+    this.#accessToken = null
+    this.#expiresAt = 0
+    this.#refreshAt = 0
+    this.#sessionId = null
+    clearTimeout(this.#timer)
+    this.#refreshTokens.set(null)
+    if (share && reason === 'logged-out') this.#channel?.postMessage({ type: 'logout' } satisfies SharedLogout)
+    // Only a session this client knew can be lost: a failed refresh without one (a first visit,
+    // calls after a logout) is answered by refresh() returning null, not by another event.
+    if (had) this.dispatchEvent(new CustomEvent('session-lost', { detail: { reason } }))
+  }
+
+  async #post (path: string, body: unknown): Promise<Response> {
+    return await this.#fetch(this.#base + path, {
+      method: 'POST',
+      credentials: 'include',
+      ...(body !== undefined && { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    })
+  }
+
+  /** Stop listening to other tabs. */
+  close (): void {
+    clearTimeout(this.#timer)
+    this.#channel?.close()
+  }
+}
+
+export class ClientError extends Error {
+  constructor (readonly status: number, readonly code: string, message: string) {
+    super(message)
+    this.name = 'ClientError'
+  }
+
+  static async from (response: Response): Promise<ClientError> {
+    const body = await response.json().catch(() => ({})) as { code?: string, message?: string }
+    return new ClientError(response.status, body.code ?? 'UNKNOWN', body.message ?? response.statusText)
+  }
+}
+
+function withBearer (init: RequestInit, token: string | null): RequestInit {
+  const headers = new Headers(init.headers)
+  if (token !== null) headers.set('authorization', `Bearer ${token}`)
+  return { ...init, headers }
+}
+
+/** A 401 about the access token itself (RFC 6750 `invalid_token`), not some other 401 of the app. */
+function isTokenRefusal (response: Response): boolean {
+  return /invalid_token/.test(response.headers.get('www-authenticate') ?? '')
+}
+
+async function errorCode (response: Response): Promise<string | undefined> {
+  try {
+    return ((await response.clone().json()) as { code?: string }).code
+  } catch {
+    return undefined
+  }
+}
