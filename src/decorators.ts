@@ -3,6 +3,7 @@ import { fastifyCookie } from '@fastify/cookie'
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import { RESERVED_CLAIMS, type AccessTokenClaims, type AccessTokens } from './access-token.js'
 import { ForbiddenError, SessionRevokedError, TokenMissingError } from './errors.js'
+import type { RevocationCache } from './revocations.js'
 import type { SessionStore } from './store/store.js'
 import type { AuthUser } from './types.js'
 
@@ -26,6 +27,8 @@ function bearerToken (request: FastifyRequest, cookieName: string | null): strin
 
 /** Cached per verified payload: fast-jwt's verification cache hands back the same object for a reused token. */
 const users = new WeakMap<AccessTokenClaims, AuthUser>()
+/** When each user's token was issued (iat, seconds): authenticateSession trusts the revocation feed only for tokens younger than it. */
+const issuedAt = new WeakMap<AuthUser, number>()
 
 function userOf (claims: AccessTokenClaims): AuthUser {
   let user = users.get(claims)
@@ -36,6 +39,7 @@ function userOf (claims: AccessTokenClaims): AuthUser {
     // handler that pushed a role would otherwise grant it to all of them.
     user = Object.freeze({ id: claims.sub, sessionId: claims.sid, roles: Object.freeze([...claims.roles]) as string[], claims: Object.freeze(extra) })
     users.set(claims, user)
+    issuedAt.set(user, claims.iat)
   }
   return user
 }
@@ -56,10 +60,16 @@ export function createAuthenticate (tokens: AccessTokens, cookieName: string | n
   }
 }
 
-export function createAuthenticateSession (authenticate: preHandlerAsyncHookHandler, store: SessionStore): preHandlerAsyncHookHandler {
+/**
+ * With a revocation feed (see revocations.ts) a token issued while the feed was complete costs no
+ * store round trip; anything the feed cannot vouch for is checked against the store.
+ */
+export function createAuthenticateSession (authenticate: preHandlerAsyncHookHandler, store: SessionStore, revocations: RevocationCache | null): preHandlerAsyncHookHandler {
   return async function authenticateSession (request, reply) {
     await authenticate.call(this, request, reply)
-    if (!await store.isLive(request.user.id, request.user.sessionId)) {
+    const { user } = request
+    const revoked = revocations?.isRevoked(user.sessionId, issuedAt.get(user) ?? 0) ?? null
+    if (revoked === true || (revoked === null && !await store.isLive(user.id, user.sessionId))) {
       reply.header('www-authenticate', INVALID_TOKEN_CHALLENGE)
       throw new SessionRevokedError()
     }

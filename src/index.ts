@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import { registerAccessTokens } from './access-token.js'
 import type { PluginContext } from './context.js'
 import { createAuthenticate, createAuthenticateSession, requireRoles } from './decorators.js'
+import { RevocationCache } from './revocations.js'
 import { MemoryLoginLimiter, type LoginLimiter } from './login-limiter.js'
 import { RedisLoginLimiter } from './login-limiter-redis.js'
 import { resolveOptions, type RefreshSessionsOptions } from './options.js'
@@ -40,11 +41,20 @@ async function refreshSessions (fastify: FastifyInstance, userOptions: RefreshSe
   const tokens = await registerAccessTokens(fastify, options.accessToken)
   const passwords = createPasswordHasher(options.argon2)
   const authenticate = createAuthenticate(tokens, options.accessToken.cookieName)
+  const revocations = store.watchRevocations === undefined ? null : new RevocationCache(options.accessToken.ttlSeconds * 1000)
+  if (revocations !== null) {
+    let stopWatching: (() => Promise<void>) | undefined
+    fastify.addHook('onReady', async () => { stopWatching = store.watchRevocations!(revocations) })
+    fastify.addHook('onClose', async () => {
+      await stopWatching?.()
+      revocations.close()
+    })
+  }
 
   // request.user is NOT decorated here: @fastify/jwt decorates it unconditionally, so an app that
   // registers its own @fastify/jwt after this plugin would fail to start. authenticate assigns it.
   fastify.decorate('authenticate', authenticate)
-  fastify.decorate('authenticateSession', createAuthenticateSession(authenticate, store))
+  fastify.decorate('authenticateSession', createAuthenticateSession(authenticate, store, revocations))
   fastify.decorate('requireRoles', requireRoles)
   fastify.decorate('refreshSessions', {
     listSessions: (userId) => store.list(String(userId)),
@@ -76,3 +86,4 @@ export { MemoryStore } from './store/memory-store.js'
 export { RedisStore } from './store/redis-store.js'
 export * as errors from './errors.js'
 export { parseDuration } from './options.js'
+export { optionalBodies } from './openapi.js'

@@ -1,5 +1,6 @@
 /** TypeBox schemas for the routes' requests and responses, shared by routes, OpenAPI and tests. */
 import { Type, type Static } from '@sinclair/typebox'
+import { OPTIONAL_BODY } from './openapi.js'
 
 export const ErrorResponse = Type.Object({
   statusCode: Type.Integer(),
@@ -54,6 +55,11 @@ export const NoContent = Type.Null({ description: 'No Content' })
  * OpenAPI words for a route (read by @fastify/swagger when the app registers it). Typed loosely on
  * purpose: `summary` and `security` exist in FastifySchema only once @fastify/swagger is installed.
  */
-export function describe (summary: string, options: { bearer?: boolean } = {}): object {
-  return { summary, tags: ['auth'], ...(options.bearer === true && { security: [{ bearerAuth: [] }] }) }
+export function describe (summary: string, options: { bearer?: boolean, optionalBody?: boolean } = {}): object {
+  return {
+    summary,
+    tags: ['auth'],
+    ...(options.bearer === true && { security: [{ bearerAuth: [] }] }),
+    ...(options.optionalBody === true && { [OPTIONAL_BODY]: true })
+  }
 }

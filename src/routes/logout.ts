@@ -13,7 +13,7 @@ export function logoutRoutes (fastify: FastifyInstance, context: PluginContext):
 
   fastify.post<{ Body: RefreshBody }>(options.routes.logout, {
     schema: {
-      ...describe('Log out: revoke the session of the refresh token; idempotent'),
+      ...describe('Log out: revoke the session of the refresh token; idempotent', { optionalBody: true }),
       body: RefreshBody,
       response: { 204: NoContent, 400: ErrorResponse, 403: ErrorResponse, 503: ErrorResponse }
     }

@@ -17,7 +17,7 @@ export function refreshRoute (fastify: FastifyInstance, context: PluginContext):
 
   fastify.post<{ Body: RefreshBody }>(options.routes.refresh, {
     schema: {
-      ...describe('Exchange the refresh token for a new access token and a new refresh token'),
+      ...describe('Exchange the refresh token for a new access token and a new refresh token', { optionalBody: true }),
       body: RefreshBody,
       response: { 200: TokenResponse, 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 503: ErrorResponse }
     }

@@ -9,7 +9,7 @@
 import { formatRefreshToken, hashSecret, isValidSessionId, isValidUserId, mintSecret, mintSessionId, openSuccessor, parseRefreshToken, sealSuccessor } from '../tokens.js'
 import { clip, INDEX_LINGER_MS, MAX_CLIENT_ID_LENGTH, MAX_DATA_LENGTH, MAX_IP_LENGTH, MAX_USER_AGENT_LENGTH, OLDER_SECRET_FINGERPRINT_BYTES, OLDER_SECRETS_REMEMBERED, sessionExpiry, validateLimits } from './limits.js'
 import { newestFirst } from './redis-store.js'
-import type { CreatedSession, RevokeByTokenResult, RotateContext, RotateResult, Session, SessionLimits, SessionMetadata, SessionStore } from './store.js'
+import type { CreatedSession, RevocationWatcher, RevokeByTokenResult, RotateContext, RotateResult, Session, SessionLimits, SessionMetadata, SessionStore } from './store.js'
 
 interface SessionRecord {
   newest: Buffer
@@ -43,6 +43,7 @@ export class MemoryStore implements SessionStore {
   readonly #limits: SessionLimits
   readonly #users = new Map<string, UserSessions>()
   readonly #sweeper: NodeJS.Timeout
+  readonly #watchers = new Set<RevocationWatcher>()
 
   constructor (options: MemoryStoreOptions) {
     this.#limits = validateLimits(options)
@@ -62,6 +63,7 @@ export class MemoryStore implements SessionStore {
         user.records.delete(sessionId)
         evicted.push(sessionId)
       }
+      this.#announce(evicted)
     }
     const sessionId = mintSessionId()
     const secret = mintSecret()
@@ -125,10 +127,12 @@ export class MemoryStore implements SessionStore {
         return { outcome: 'grace', token: formatRefreshToken({ userId, sessionId, secret: newest }), session: toSession(userId, sessionId, record, expiresAt) }
       }
       this.#remove(user, sessionId)
+      this.#announce([sessionId])
       return { outcome: 'reused', userId, sessionId, reuse: 'predecessor' }
     }
     if (isOlder(record, presented)) {
       this.#remove(user, sessionId)
+      this.#announce([sessionId])
       return { outcome: 'reused', userId, sessionId, reuse: 'older' }
     }
     return { outcome: 'invalid' }
@@ -151,6 +155,7 @@ export class MemoryStore implements SessionStore {
     const known = presented.equals(record.newest) || (record.previous?.equals(presented) ?? false) || isOlder(record, presented)
     if (!known) return { outcome: 'invalid' }
     this.#remove(user, sessionId)
+    this.#announce([sessionId])
     return { outcome: 'revoked', userId, sessionId }
   }
 
@@ -161,7 +166,9 @@ export class MemoryStore implements SessionStore {
     if (user === undefined) return false
     const entry = user.records.get(sessionId)
     this.#remove(user, sessionId)
-    return entry !== undefined && entry.expiresAt >= now
+    const existed = entry !== undefined && entry.expiresAt >= now
+    if (existed) this.#announce([sessionId])
+    return existed
   }
 
   async revokeAll (userId: string, options: { except?: string | null } = {}): Promise<number> {
@@ -169,14 +176,15 @@ export class MemoryStore implements SessionStore {
     const now = Date.now()
     const user = this.#user(userId, now, false)
     if (user === undefined) return 0
-    let revoked = 0
+    const revoked: string[] = []
     for (const sessionId of [...user.index.keys()]) {
       if (sessionId === options.except) continue
       const entry = user.records.get(sessionId)
-      if (entry !== undefined && entry.expiresAt >= now) revoked++
+      if (entry !== undefined && entry.expiresAt >= now) revoked.push(sessionId)
       this.#remove(user, sessionId)
     }
-    return revoked
+    if (revoked.length > 0) this.#announce(revoked)
+    return revoked.length
   }
 
   async list (userId: string): Promise<Session[]> {
@@ -206,8 +214,19 @@ export class MemoryStore implements SessionStore {
     return entry !== undefined && entry.expiresAt >= now
   }
 
+  /** One process: every revocation is seen, so the feed is ready at once and never down. */
+  watchRevocations (watcher: RevocationWatcher): () => Promise<void> {
+    this.#watchers.add(watcher)
+    watcher.ready()
+    return async () => { this.#watchers.delete(watcher) }
+  }
+
   async close (): Promise<void> {
     clearInterval(this.#sweeper)
+  }
+
+  #announce (sessionIds: string[]): void {
+    for (const watcher of this.#watchers) watcher.revoked(sessionIds)
   }
 
   /** The user's sessions; undefined (and forgotten) once the whole index has expired, as its Redis key would. */

@@ -9,7 +9,7 @@ import { formatRefreshToken, hashSecret, isValidSessionId, isValidUserId, mintSe
 import { DEFAULT_COMMAND_TIMEOUT_MS, failFast } from './fail-fast.js'
 import { DEFAULT_PREFIX, userKeys, validatePrefix } from './keys.js'
 import { clip, INDEX_LINGER_MS, MAX_CLIENT_ID_LENGTH, MAX_DATA_LENGTH, MAX_IP_LENGTH, MAX_USER_AGENT_LENGTH, OLDER_SECRET_FINGERPRINT_BYTES, OLDER_SECRETS_REMEMBERED, validateLimits } from './limits.js'
-import type { CreatedSession, RevokeByTokenResult, RotateContext, RotateResult, Session, SessionLimits, SessionMetadata, SessionStore } from './store.js'
+import type { CreatedSession, RevocationWatcher, RevokeByTokenResult, RotateContext, RotateResult, Session, SessionLimits, SessionMetadata, SessionStore } from './store.js'
 
 type Arg = string | Buffer | number
 
@@ -19,8 +19,8 @@ declare module 'ioredis' {
     refreshSessionsRotate (index: string, session: string, ...args: Arg[]): Result<Array<number | string>, Context>
     refreshSessionsRotateBuffer (index: string, session: string, ...args: Arg[]): Result<Array<number | Buffer>, Context>
     refreshSessionsRevokeByToken (index: string, session: string, ...args: Arg[]): Result<number, Context>
-    refreshSessionsRevoke (index: string, session: string, sessionId: string): Result<number, Context>
-    refreshSessionsRevokeAll (index: string, except: string): Result<number, Context>
+    refreshSessionsRevoke (index: string, session: string, sessionId: string, channel: string): Result<number, Context>
+    refreshSessionsRevokeAll (index: string, except: string, channel: string): Result<number, Context>
     refreshSessionsList (index: string, idleTtlMs: number, absoluteTtlMs: number): Result<Array<number | string>, Context>
   }
 }
@@ -47,6 +47,8 @@ export interface RedisStoreOptions extends SessionLimits {
   prefix?: string
   /** A command that has not answered after this long is a StoreUnavailableError (default 1000). */
   commandTimeoutMs?: number
+  /** Pub/sub channel on which revoked session ids are announced (default `<prefix>revoked`; false: none). */
+  revocationChannel?: string | false
 }
 
 export class RedisStore implements SessionStore {
@@ -54,12 +56,15 @@ export class RedisStore implements SessionStore {
   readonly #prefix: string
   readonly #limits: SessionLimits
   readonly #timeoutMs: number
+  /** '' when revocations are not announced. */
+  readonly #channel: string
 
   constructor (options: RedisStoreOptions) {
     this.#redis = options.redis
     this.#prefix = validatePrefix(options.prefix ?? DEFAULT_PREFIX)
     this.#limits = validateLimits(options)
     this.#timeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS
+    this.#channel = options.revocationChannel === false ? '' : (options.revocationChannel ?? `${this.#prefix}revoked`)
     for (const [name, definition] of definitions) {
       // defineCommand is idempotent per name; several stores may share one client.
       if (typeof (this.#redis as unknown as Record<string, unknown>)[name] !== 'function') this.#redis.defineCommand(name, definition)
@@ -78,7 +83,7 @@ export class RedisStore implements SessionStore {
     const reply = await this.#call(() => this.#redis.refreshSessionsCreate(
       keys.index, keys.session(sessionId), sessionId, hashSecret(secret),
       this.#limits.idleTtlMs, this.#limits.absoluteTtlMs, this.#limits.maxSessionsPerUser,
-      userAgent, ip, clientId, INDEX_LINGER_MS, data
+      userAgent, ip, clientId, INDEX_LINGER_MS, data, this.#channel
     ))
     const [createdAt, expiresAt, ...evicted] = reply
     return {
@@ -98,7 +103,7 @@ export class RedisStore implements SessionStore {
       keys.index, keys.session(sessionId), sessionId, hashSecret(secret), hashSecret(successor),
       sealSuccessor(secret, successor), this.#limits.idleTtlMs, this.#limits.absoluteTtlMs,
       this.#limits.reuseGraceMs, clip(context.clientId, MAX_CLIENT_ID_LENGTH),
-      OLDER_SECRET_FINGERPRINT_BYTES, OLDER_SECRETS_REMEMBERED, INDEX_LINGER_MS
+      OLDER_SECRET_FINGERPRINT_BYTES, OLDER_SECRETS_REMEMBERED, INDEX_LINGER_MS, this.#channel
     ))
     const outcome = String(reply[0])
     switch (outcome) {
@@ -124,7 +129,7 @@ export class RedisStore implements SessionStore {
     const { userId, sessionId, secret } = parts
     const keys = userKeys(this.#prefix, userId)
     const result = await this.#call(() => this.#redis.refreshSessionsRevokeByToken(
-      keys.index, keys.session(sessionId), sessionId, hashSecret(secret), OLDER_SECRET_FINGERPRINT_BYTES
+      keys.index, keys.session(sessionId), sessionId, hashSecret(secret), OLDER_SECRET_FINGERPRINT_BYTES, this.#channel
     ))
     if (result === 1) return { outcome: 'revoked', userId, sessionId }
     return { outcome: result === 0 ? 'missing' : 'invalid' }
@@ -133,13 +138,13 @@ export class RedisStore implements SessionStore {
   async revoke (userId: string, sessionId: string): Promise<boolean> {
     if (!isValidUserId(userId) || !isValidSessionId(sessionId)) return false
     const keys = userKeys(this.#prefix, userId)
-    return await this.#call(() => this.#redis.refreshSessionsRevoke(keys.index, keys.session(sessionId), sessionId)) === 1
+    return await this.#call(() => this.#redis.refreshSessionsRevoke(keys.index, keys.session(sessionId), sessionId, this.#channel)) === 1
   }
 
   async revokeAll (userId: string, options: { except?: string | null } = {}): Promise<number> {
     if (!isValidUserId(userId)) return 0
     const except = isValidSessionId(options.except) ? options.except : ''
-    return await this.#call(() => this.#redis.refreshSessionsRevokeAll(userKeys(this.#prefix, userId).index, except))
+    return await this.#call(() => this.#redis.refreshSessionsRevokeAll(userKeys(this.#prefix, userId).index, except, this.#channel))
   }
 
   async list (userId: string): Promise<Session[]> {
@@ -153,6 +158,29 @@ export class RedisStore implements SessionStore {
   async isLive (userId: string, sessionId: string): Promise<boolean> {
     if (!isValidUserId(userId) || !isValidSessionId(sessionId)) return false
     return await this.#call(() => this.#redis.exists(userKeys(this.#prefix, userId).session(sessionId))) === 1
+  }
+
+  /**
+   * Follow the revocations announced by every instance, on a subscriber connection of our own
+   * (duplicated from the client we were given, so it is ours to close).
+   */
+  watchRevocations (watcher: RevocationWatcher): () => Promise<void> {
+    if (this.#channel === '') throw new Error('revocations are not announced: revocationChannel is false')
+    const channel = this.#channel
+    const subscriber = this.#redis.duplicate()
+    subscriber.on('message', (from: string, message: string) => {
+      if (from === channel) watcher.revoked(message.split(','))
+    })
+    // (Re)subscribe on every ready: only once SUBSCRIBE has answered are announcements received.
+    subscriber.on('ready', () => {
+      subscriber.subscribe(channel).then(() => watcher.ready(), () => watcher.down())
+    })
+    for (const event of ['close', 'reconnecting', 'end', '-node']) subscriber.on(event, () => watcher.down())
+    subscriber.on('error', () => watcher.down())
+    return async () => {
+      watcher.down()
+      subscriber.disconnect()
+    }
   }
 
   async close (): Promise<void> {

@@ -72,6 +72,15 @@ export type RevokeByTokenResult =
   | { outcome: 'invalid' }
   | { outcome: 'missing' }
 
+/** Receives the session ids revoked by any instance, and whether the feed is currently complete. */
+export interface RevocationWatcher {
+  revoked (sessionIds: string[]): void
+  /** The feed is (again) receiving every announcement from now on. */
+  ready (): void
+  /** Announcements may be missed until the next ready(). */
+  down (): void
+}
+
 export interface SessionStore {
   /** Start a session for userId and return its first refresh token. */
   create (userId: string, metadata?: SessionMetadata): Promise<CreatedSession>
@@ -87,6 +96,8 @@ export interface SessionStore {
   list (userId: string): Promise<Session[]>
   /** True while the session exists and has not expired. */
   isLive (userId: string, sessionId: string): Promise<boolean>
+  /** Follow revocations made by any instance; returns a function that stops following. */
+  watchRevocations? (watcher: RevocationWatcher): () => Promise<void>
   /** Stop timers; never closes a Redis client it did not create. */
   close (): Promise<void>
 }

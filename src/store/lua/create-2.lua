@@ -6,6 +6,7 @@ ARGV[3] idle ttl ms      ARGV[4] absolute ttl ms     ARGV[5] max sessions per us
 ARGV[6] user agent       ARGV[7] ip                  ARGV[8] client id
 ARGV[9] how long the index outlives its newest session, ms
 ARGV[10] opaque data ('' if none)
+ARGV[11] revocation channel: evicted session ids are published there ('' = do not publish)
 Reply: { createdAt, expiresAt, evictedSessionId... }
 ]]
 local time = redis.call('TIME')
@@ -23,6 +24,7 @@ if overflow > 0 then
     redis.call('ZREM', index, old)
   end
   reply = evicted
+  if ARGV[11] ~= '' then redis.call('PUBLISH', ARGV[11], table.concat(evicted, ',')) end
 end
 
 local expiresAt = now + math.min(tonumber(ARGV[3]), tonumber(ARGV[4]))

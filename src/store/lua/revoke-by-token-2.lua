@@ -2,6 +2,7 @@
 its remembered older secrets (revoking is always the safe direction).
 KEYS[1] the user's session index      KEYS[2] the session record
 ARGV[1] session id   ARGV[2] SHA-256 of the presented secret   ARGV[3] fingerprint bytes
+ARGV[4] revocation channel ('' = do not publish)
 Reply: 1 revoked, 0 no such session, -1 the secret is not one of this session's
 ]]
 local packed = redis.call('GET', KEYS[2])
@@ -20,4 +21,5 @@ end
 if not known then return -1 end
 redis.call('DEL', KEYS[2])
 redis.call('ZREM', KEYS[1], ARGV[1])
+if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[1]) end
 return 1

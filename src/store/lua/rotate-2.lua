@@ -10,6 +10,7 @@ ARGV[5] idle ttl ms   ARGV[6] absolute ttl ms   ARGV[7] reuse grace ms
 ARGV[8] client id of the request ('' = none)
 ARGV[9] fingerprint bytes   ARGV[10] older fingerprints kept
 ARGV[11] how long the index outlives its newest session, ms
+ARGV[12] revocation channel ('' = do not publish)
 Reply:
   { 'rotated', createdAt, lastUsedAt, expiresAt, userAgent, ip, clientId, data }
   { 'grace',   createdAt, lastUsedAt, expiresAt, userAgent, ip, clientId, data, sealedSuccessor }
@@ -40,6 +41,11 @@ local function revoke ()
   redis.call('ZREM', index, sid)
 end
 
+local function revokeAsReused ()
+  revoke()
+  if ARGV[12] ~= '' then redis.call('PUBLISH', ARGV[12], sid) end
+end
+
 if expiresAt <= now then
   revoke()
   return { 'expired' }
@@ -61,7 +67,7 @@ if presented == p then
   if now - lastUsed <= tonumber(ARGV[7]) then
     return { 'grace', createdAt, lastUsed, expiresAt, ua, ip, cid, data, sealed }
   end
-  revoke()
+  revokeAsReused()
   return { 'reused', 'predecessor' }
 end
 
@@ -69,7 +75,7 @@ local fpBytes = tonumber(ARGV[9])
 local fingerprint = string.sub(presented, 1, fpBytes)
 for i = 1, #older, fpBytes do
   if string.sub(older, i, i + fpBytes - 1) == fingerprint then
-    revoke()
+    revokeAsReused()
     return { 'reused', 'older' }
   end
 end

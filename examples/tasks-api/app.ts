@@ -1,0 +1,89 @@
+/**
+ * The Tasks API: the plugin, a user directory, per-user tasks, an admin route, the OpenAPI
+ * document at /docs/json (UI at /docs) and the web page at /.
+ */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import fastifySwagger from '@fastify/swagger'
+import fastifySwaggerUi from '@fastify/swagger-ui'
+import { Cluster, Redis } from 'ioredis'
+import { Type, type Static } from '@sinclair/typebox'
+import refreshSessions, { optionalBodies } from '../../src/index.js'
+import type { DemoConfig } from './config.js'
+import { accessTokenKeys } from './keys.js'
+import { pageRoutes } from './page.js'
+import { taskRoutes } from './tasks.js'
+import { SEEDED_USERS, Users } from './users.js'
+
+const Registration = Type.Object({
+  username: Type.String({ minLength: 3, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' }),
+  password: Type.String({ minLength: 8, maxLength: 256 })
+})
+const ErrorBody = Type.Object({ statusCode: Type.Integer(), code: Type.String(), error: Type.String(), message: Type.String() })
+const Me = Type.Object({ id: Type.String(), username: Type.String(), roles: Type.Array(Type.String()), sessionId: Type.String() })
+
+export async function buildTasksApi (config: DemoConfig, serverOptions: FastifyServerOptions = { logger: true }): Promise<{ app: FastifyInstance, users: Users }> {
+  const app = Fastify({ trustProxy: '127.0.0.1', ...serverOptions })
+  const users = new Users()
+
+  let redis: Redis | Cluster | undefined
+  if (config.redisClusterNodes !== null) {
+    redis = new Cluster(config.redisClusterNodes, { enableOfflineQueue: false, redisOptions: { maxRetriesPerRequest: 0 } })
+  } else if (config.redisUrl !== null) {
+    redis = new Redis(config.redisUrl, { enableOfflineQueue: false })
+  }
+  if (redis !== undefined) {
+    const client = redis
+    client.on('error', (error) => app.log.warn({ err: { message: error.message } }, 'redis connection error'))
+    app.addHook('onClose', async () => { client.disconnect() })
+  }
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: { title: 'Tasks API (fastify-refresh-sessions demo)', version: '1.0.0' },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } }
+    },
+    transformObject: optionalBodies
+  })
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' })
+
+  await app.register(refreshSessions, {
+    ...(redis !== undefined && { redis }),
+    accessToken: { ...accessTokenKeys(config, app.log), ttl: config.accessTokenTtl, issuer: 'tasks-api' },
+    refreshToken: { idleTtl: config.refreshIdleTtl, absoluteTtl: config.refreshAbsoluteTtl, reuseGrace: config.refreshReuseGrace },
+    maxSessionsPerUser: config.maxSessionsPerUser,
+    transport: config.transport,
+    cookie: { secure: config.cookieSecure },
+    findUser: (username) => users.byName(username),
+    loadUser: (id) => users.byId(id),
+    onPasswordRehash: ({ userId, passwordHash }) => users.updateHash(userId, passwordHash),
+    onReuseDetected: (event, request) => request.log.warn({ userId: event.userId, sessionId: event.sessionId, reuse: event.reuse }, 'refresh token reuse: session revoked')
+  })
+
+  for (const seeded of SEEDED_USERS) users.add(seeded.username, await app.refreshSessions.hashPassword(seeded.password), [...seeded.roles])
+
+  app.post<{ Body: Static<typeof Registration> }>('/auth/register', {
+    schema: { tags: ['demo'], body: Registration, response: { 201: Type.Object({ id: Type.String(), username: Type.String() }), 400: ErrorBody, 409: ErrorBody } } as object
+  }, async (request, reply) => {
+    const user = users.add(request.body.username, await app.refreshSessions.hashPassword(request.body.password), ['user'])
+    if (user === null) return reply.code(409).send({ statusCode: 409, code: 'DEMO_USERNAME_TAKEN', error: 'Conflict', message: 'That username is taken' })
+    return reply.code(201).send({ id: user.id, username: user.username })
+  })
+
+  app.get('/me', {
+    preHandler: app.authenticate,
+    schema: { tags: ['demo'], security: [{ bearerAuth: [] }], response: { 200: Me, 401: ErrorBody } } as object
+  }, async (request) => ({ id: request.user.id, username: users.byId(request.user.id)?.username ?? '', roles: request.user.roles, sessionId: request.user.sessionId }))
+
+  app.get('/admin/users', {
+    preHandler: [app.authenticate, app.requireRoles('admin')],
+    schema: {
+      tags: ['demo'],
+      security: [{ bearerAuth: [] }],
+      response: { 200: Type.Object({ users: Type.Array(Type.Object({ id: Type.String(), username: Type.String(), roles: Type.Array(Type.String()), createdAt: Type.String() })) }), 401: ErrorBody, 403: ErrorBody }
+    } as object
+  }, async () => ({ users: users.all().map(({ id, username, roles, createdAt }) => ({ id, username, roles, createdAt })) }))
+
+  taskRoutes(app)
+  pageRoutes(app, config)
+  return { app, users }
+}

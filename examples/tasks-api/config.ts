@@ -1,0 +1,46 @@
+/** The demo's environment (SPEC 7), read once. */
+export interface DemoConfig {
+  port: number
+  host: string
+  redisUrl: string | null
+  redisClusterNodes: Array<{ host: string, port: number }> | null
+  jwtSecret: string | null
+  jwtAlg: 'HS256' | 'EdDSA' | 'ES256' | 'RS256'
+  accessTokenTtl: string
+  refreshIdleTtl: string
+  refreshAbsoluteTtl: string
+  refreshReuseGrace: string
+  maxSessionsPerUser: number
+  transport: 'cookie' | 'body' | 'both'
+  cookieSecure: boolean
+}
+
+const ALGORITHMS = ['HS256', 'EdDSA', 'ES256', 'RS256'] as const
+const TRANSPORTS = ['cookie', 'body', 'both'] as const
+
+export function readConfig (env: NodeJS.ProcessEnv = process.env): DemoConfig {
+  const jwtAlg = (env.JWT_ALG ?? 'HS256') as DemoConfig['jwtAlg']
+  if (!ALGORITHMS.includes(jwtAlg)) throw new Error(`JWT_ALG must be one of ${ALGORITHMS.join(', ')}`)
+  const transport = (env.TRANSPORT ?? 'cookie') as DemoConfig['transport']
+  if (!TRANSPORTS.includes(transport)) throw new Error(`TRANSPORT must be one of ${TRANSPORTS.join(', ')}`)
+  return {
+    port: Number(env.PORT ?? 3000),
+    host: env.HOST ?? '127.0.0.1',
+    redisUrl: env.REDIS_URL ?? null,
+    redisClusterNodes: env.REDIS_CLUSTER_NODES === undefined
+      ? null
+      : env.REDIS_CLUSTER_NODES.split(',').map((node) => {
+        const [host, port] = node.trim().split(':')
+        return { host: host!, port: Number(port) }
+      }),
+    jwtSecret: env.JWT_SECRET ?? null,
+    jwtAlg,
+    accessTokenTtl: env.ACCESS_TOKEN_TTL ?? '15m',
+    refreshIdleTtl: env.REFRESH_IDLE_TTL ?? '7d',
+    refreshAbsoluteTtl: env.REFRESH_ABSOLUTE_TTL ?? '30d',
+    refreshReuseGrace: env.REFRESH_REUSE_GRACE ?? '10s',
+    maxSessionsPerUser: Number(env.MAX_SESSIONS_PER_USER ?? 10),
+    transport,
+    cookieSecure: (env.COOKIE_SECURE ?? 'true') !== 'false'
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * Keeps the benchmark harness (bench/) working: every scenario server starts in its own process,
+ * takes about a second of load from a few connections and answers it without errors. No number
+ * is asserted: a benchmark never fails the test run.
+ */
+import t from 'tap'
+import { Redis } from 'ioredis'
+import { measure, SCENARIOS } from '../bench/lib/scenarios.js'
+import { redisForTest } from './helpers/redis.js'
+
+// Eleven server processes, each minting its tokens before its second of load.
+t.setTimeout(300_000)
+
+const server = await redisForTest(t, { allowExternal: false })
+const admin = new Redis(server.url)
+t.teardown(() => { admin.disconnect() })
+
+for (const scenario of SCENARIOS) {
+  t.test(`${scenario.id}: ${scenario.title}`, async (t) => {
+    const m = await measure(scenario, { warmupS: 0, measureS: 1, connections: 4, tokens: 100, redisUrl: server.url, admin })
+    t.ok(m.total > 0, 'requests were served')
+    t.same({ errors: m.errors, timeouts: m.timeouts, non2xx: m.non2xx, brokenChains: m.brokenChains ?? 0 }, { errors: 0, timeouts: 0, non2xx: 0, brokenChains: 0 }, 'no errors')
+    if (m.login !== undefined) {
+      t.ok(m.login.total > 0, 'logins were served beside')
+      t.equal(m.login.errors + m.login.timeouts + m.login.non2xx, 0, 'no login errors')
+    }
+  })
+}
