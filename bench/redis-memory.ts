@@ -5,19 +5,40 @@
  * by that user's sessions (so it depends on sessions per user: both layouts are measured).
  */
 import { Redis } from 'ioredis'
+import { userKeys } from '../src/store/keys.js'
 import { RedisStore } from '../src/store/redis-store.js'
 import { startRedis } from '../test/helpers/redis.js'
 
 const SESSIONS = Number(process.env.SESSIONS ?? 100_000)
 // A real desktop Chrome user agent: the longest field of a session.
-const USER_AGENT = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
+export const USER_AGENT = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
 const IP = '203.0.113.45'
 
 async function usedMemory (redis: Redis): Promise<number> {
   return Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1])
 }
 
-export async function measureMemoryPerSession (sessionsPerUser: number): Promise<{ afterLogin: number, afterRotation: number, version: string }> {
+/** One session's keys as Redis sizes them (`MEMORY USAGE`, which counts key name, value and overhead). */
+export interface KeySample { keyName: number, record: number, recordMemory: number, indexMemory: number }
+
+export interface MemoryPerSession {
+  sessions: number
+  sessionsPerUser: number
+  afterLogin: number
+  afterRotation: number
+  version: string
+  sample: { afterLogin: KeySample, afterRotation: KeySample }
+}
+
+async function sampleKeys (redis: Redis, userId: string, sessionId: string): Promise<KeySample> {
+  const keys = userKeys('rs:', userId)
+  const key = keys.session(sessionId)
+  const usage = async (name: string): Promise<number> => Number(await redis.call('MEMORY', 'USAGE', name, 'SAMPLES', '0'))
+  return { keyName: Buffer.byteLength(key), record: await redis.strlen(key), recordMemory: await usage(key), indexMemory: await usage(keys.index) }
+}
+
+/** Bytes of `used_memory` per session, over `sessions` sessions of `sessionsPerUser` each (bench/run.ts calls this too). */
+export async function measureMemoryPerSession (sessionsPerUser: number, sessions = SESSIONS): Promise<MemoryPerSession> {
   const server = await startRedis({ allowExternal: false })
   const redis = new Redis(server.url)
   try {
@@ -25,15 +46,19 @@ export async function measureMemoryPerSession (sessionsPerUser: number): Promise
     const version = /redis_version:(\S+)/.exec(await redis.info('server'))![1]!
     const before = await usedMemory(redis)
     const tokens: string[] = []
-    for (let i = 0; i < SESSIONS; i += 1000) {
-      const batch = await Promise.all(Array.from({ length: Math.min(1000, SESSIONS - i) }, (_, j) =>
+    let first: { userId: string, id: string } | undefined
+    for (let i = 0; i < sessions; i += 1000) {
+      const batch = await Promise.all(Array.from({ length: Math.min(1000, sessions - i) }, (_, j) =>
         store.create(`user-${Math.floor((i + j) / sessionsPerUser)}`, { userAgent: USER_AGENT, ip: IP })))
       for (const created of batch) tokens.push(created.token)
+      first ??= batch[0]!.session
     }
-    const afterLogin = (await usedMemory(redis) - before) / SESSIONS
+    const afterLogin = (await usedMemory(redis) - before) / sessions
+    const sampleAfterLogin = await sampleKeys(redis, first!.userId, first!.id)
     for (let i = 0; i < tokens.length; i += 1000) await Promise.all(tokens.slice(i, i + 1000).map((token) => store.rotate(token)))
-    const afterRotation = (await usedMemory(redis) - before) / SESSIONS
-    return { afterLogin, afterRotation, version }
+    const afterRotation = (await usedMemory(redis) - before) / sessions
+    const sample = { afterLogin: sampleAfterLogin, afterRotation: await sampleKeys(redis, first!.userId, first!.id) }
+    return { sessions, sessionsPerUser, afterLogin, afterRotation, version, sample }
   } finally {
     redis.disconnect()
     await server.close()
@@ -43,7 +68,8 @@ export async function measureMemoryPerSession (sessionsPerUser: number): Promise
 if (import.meta.url === `file://${process.argv[1]}`) {
   console.log(`Redis memory per session over ${SESSIONS} sessions (user agent ${USER_AGENT.length} chars)`)
   for (const perUser of [10, 1]) {
-    const { afterLogin, afterRotation, version } = await measureMemoryPerSession(perUser)
+    const { afterLogin, afterRotation, version, sample } = await measureMemoryPerSession(perUser)
     console.log(`redis ${version}, ${perUser} session(s) per user: ${afterLogin.toFixed(0)} B after login, ${afterRotation.toFixed(0)} B after one rotation`)
+    console.log(`  one session: key name ${sample.afterRotation.keyName} B, record ${sample.afterLogin.record} -> ${sample.afterRotation.record} B, MEMORY USAGE record ${sample.afterLogin.recordMemory} -> ${sample.afterRotation.recordMemory} B, its user's index ${sample.afterRotation.indexMemory} B`)
   }
 }

@@ -1,0 +1,398 @@
+/** bench/RESULTS.md: machine, versions, per-scenario tables, same-round ratios, targets, Redis figures, profiles. */
+import type { BenchConfig } from '../run.js'
+import { USER_AGENT, type MemoryPerSession } from '../redis-memory.js'
+import type { Environment } from './environment.js'
+import { CONNECTIONS } from './load.js'
+import { OURS, type ProfileSummary } from './profile.js'
+import type { Measurement, Scenario, ScenarioId } from './scenarios.js'
+import { formatNumber, formatSpread, spread, type Spread } from './stats.js'
+
+export interface ProfiledScenario { id: ScenarioId, file: string, measurement: Measurement, summary: ProfileSummary }
+
+export interface Report {
+  config: BenchConfig
+  env: Environment
+  rounds: Array<Map<ScenarioId, Measurement>>
+  scenarios: readonly Scenario[]
+  profiles: ProfiledScenario[]
+  memory: MemoryPerSession[]
+  seconds: number
+  loadAverageAfter: number[]
+}
+
+export interface TargetCheck {
+  text: string
+  measured: string
+  /** null: not measured in this run */
+  met: boolean | null
+  /** The scenario to profile when missed, and the baseline to profile beside it. */
+  profile: ScenarioId | null
+  baseline?: ScenarioId
+}
+
+const MEMORY_TARGET_BYTES = 400
+const P5_P99_TARGET_MS = 15
+
+const ms = (v: number): string => formatNumber(v, v < 10 ? 1 : 0)
+const times = (s: Spread): string => formatSpread(s, 2, '×')
+
+/** Responses of the measured run (P5: /me and logins). */
+const served = (m: Measurement): number => Math.max(1, m.total + (m.login?.total ?? 0))
+/** µs of server-process CPU (all threads) per response. */
+export const serverCpu = (m: Measurement): number => m.serverCpuUs === undefined ? Number.NaN : m.serverCpuUs / served(m)
+/** µs of redis-server CPU per response. */
+export const redisCpu = (m: Measurement): number => m.redisCpuUs === undefined ? Number.NaN : m.redisCpuUs / served(m)
+/** Server and Redis together: what one response costs the machine, the load generator aside. */
+export const totalCpu = (m: Measurement): number => serverCpu(m) + (m.redisCpuUs === undefined ? 0 : redisCpu(m))
+/** Cores the server process kept busy during the measured run. */
+const serverCores = (m: Measurement): number => m.serverCpuUs === undefined ? Number.NaN : m.serverCpuUs / (m.seconds * 1e6)
+
+export function renderReport (report: Report, options: { targetsOnly?: boolean } = {}): { markdown: string, targets: TargetCheck[] } {
+  const { rounds } = report
+  const of = (id: ScenarioId): Measurement[] => rounds.flatMap((round) => round.has(id) ? [round.get(id)!] : [])
+  const sameRound = (a: ScenarioId, b: ScenarioId, pick: (m: Measurement) => number = (m) => m.rps): Spread =>
+    spread(rounds.flatMap((round) => round.has(a) && round.has(b) ? [pick(round.get(a)!) / pick(round.get(b)!)] : []))
+  const median = (id: ScenarioId, pick: (m: Measurement) => number): Spread => spread(of(id).map(pick))
+
+  const targets = checkTargets(report, sameRound, median, of)
+  if (options.targetsOnly === true) return { markdown: '', targets }
+
+  const { config, env } = report
+  const out: string[] = []
+  const line = (text = ''): void => { out.push(text) }
+  const date = new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')
+
+  line('# Benchmarks')
+  line()
+  line(`Written by \`bench/run.ts\` on ${date}, in ${formatNumber(report.seconds)} s. Rerun with \`${config.command}\`${config.quick ? ' (quick) or `npm run bench` (full: 3 rounds, 3 s warm-up + 8 s measured, 100 000 sessions for memory)' : ''}.`)
+  line()
+  if (config.quick) {
+    line(`> **Quick run**: ${config.rounds} round, ${config.warmupS} s warm-up + ${config.measureS} s measured per scenario, memory over ${formatNumber(config.memorySessions)} sessions instead of 100 000. A reading that the harness works and of the orders of magnitude, not a result to quote: use the full run for that.`)
+    line()
+  }
+  const busy = env.loadAverage[0]! > env.cores * 0.5
+  if (busy) {
+    line(`> **The machine was busy with other work** during this run (1-minute load average ${env.loadAverage[0]!.toFixed(1)} at the start, ${report.loadAverageAfter[0]?.toFixed(1) ?? '?'} at the end, on ${env.cores} cores). Absolute numbers are low and noisy; ratios compare scenarios measured seconds apart under the same noise, so they are the better guide, and only a run on a quiet machine settles a target.`)
+    line()
+  }
+
+  line('## Machine and software')
+  line()
+  line('| | |')
+  line('|---|---|')
+  line(`| CPU | ${env.cpuModel}, ${env.cores} cores |`)
+  line(`| Memory | ${env.memoryGiB} GiB |`)
+  line(`| OS | ${env.os} |`)
+  line(`| Node | ${env.node} |`)
+  line(`| Redis | ${env.redis} |`)
+  line(`| Load average (1, 5, 15 min) at start | ${env.loadAverage.map((v) => v.toFixed(2)).join(', ')} |`)
+  line()
+  line('| package | version |')
+  line('|---|---|')
+  for (const [name, version] of env.packages) line(`| ${name} | ${version} |`)
+  line()
+
+  line('## Method')
+  line()
+  line(`- Each scenario server runs in its own process (\`node --import tsx bench/scenarios/<file>.ts\`) on 127.0.0.1; it mints its tokens or sessions at start and reports its port over IPC.`)
+  line(`- Load: autocannon ${env.packages.find(([n]) => n === 'autocannon')?.[1] ?? ''}, ${CONNECTIONS} connections, one request in flight each, from the runner's process on the same machine (it shares the cores with the server, and with Redis where there is one).`)
+  line(`- ${config.rounds} round(s); in each, every scenario gets ${config.warmupS} s of warm-up, then ${config.measureS} s measured. Rounds alternate the scenario order. Tables show the median over rounds with [min–max] when there are several; ratios are taken within a round, then their median.`)
+  line('- Latencies are autocannon\'s (whole milliseconds); req/s counts completed responses over the measured seconds.')
+  line('- After each warm-up the runner waits for one more request to complete, so work left in flight (50 abandoned argon2 verifies for the login scenarios) does not eat into the measured run.')
+  line()
+
+  line('## Results')
+  line()
+  line('| id | scenario | req/s | p50 ms | p99 ms | server CPU µs/req | server cores busy | Redis CPU µs/req | requests | errors / timeouts / non-2xx |')
+  line('|---|---|---|---|---|---|---|---|---|---|')
+  for (const scenario of report.scenarios) {
+    const ms_ = of(scenario.id)
+    if (ms_.length === 0) continue
+    const faults = `${sum(ms_, (m) => m.errors)} / ${sum(ms_, (m) => m.timeouts)} / ${sum(ms_, (m) => m.non2xx)}`
+    const redis = median(scenario.id, redisCpu)
+    line(`| ${scenario.id} | ${scenario.title} | ${formatSpread(median(scenario.id, (m) => m.rps))} | ${formatSpread(median(scenario.id, (m) => m.p50), 1)} | ${formatSpread(median(scenario.id, (m) => m.p99), 1)} | ${formatSpread(median(scenario.id, serverCpu), 1)} | ${formatSpread(median(scenario.id, serverCores), 2)} | ${redis.n === 0 ? '' : formatSpread(redis, 1)} | ${formatNumber(sum(ms_, (m) => m.total))} | ${faults} |`)
+  }
+  const p5 = of('P5')
+  if (p5.length > 0) {
+    line()
+    line(`P5's CPU per request counts /me responses and logins together. P5's logins beside the /me load: ${formatSpread(spread(p5.map((m) => m.login?.rps ?? Number.NaN)), 1)} logins/s, p99 ${formatSpread(spread(p5.map((m) => m.login?.p99 ?? Number.NaN)))} ms. P4-raw is argon2 itself (no HTTP): its "req/s" are verifies per second at ${CONNECTIONS} in flight, its latencies those of one verify.`)
+  }
+  line()
+
+  line('Server CPU is `process.cpuUsage()` of the server process over the measured run (every thread: argon2\'s pool too) divided by its responses; "cores busy" is the same CPU over the run\'s seconds. Redis CPU is `INFO cpu` (`used_cpu_user` + `used_cpu_sys`) over the same run. When a server keeps less than one core busy, it was waiting on something else (the load generator or Redis, which share this machine\'s cores): its req/s is then a reading of the machine, and CPU per request is the comparison that carries over to a bigger one.')
+  line()
+  line('## Ratios (same round)')
+  line()
+  line('| ratio | median [min–max] | meaning |')
+  line('|---|---|---|')
+  const ratioRows: Array<[string, ScenarioId, ScenarioId, string, ((m: Measurement) => number)?]> = [
+    ['P1 / B1 req/s', 'P1', 'B1', 'our authenticate against @fastify/jwt (target ≥ 1.2)'],
+    ['P1 / B1 p99', 'P1', 'B1', 'tail latency (target ≤ 1)', (m) => m.p99],
+    ['P2 / B2 req/s', 'P2', 'B2', 'our authenticateSession against @fastify/session on Redis (target ≥ 1.5)'],
+    ['P3 / floor req/s', 'P3', 'P3-floor', 'our refresh against one EVALSHA + one sign + one cookie (target ≥ 0.9)'],
+    ['P4 / raw argon2', 'P4', 'P4-raw', 'our login against argon2 verify alone (target ≥ 0.9)'],
+    ['P6 / P1 req/s', 'P6', 'P1', 'EdDSA against HS256'],
+    ['P1 / B0 req/s', 'P1', 'B0', 'share of the bare-route ceiling'],
+    ['P5 / P1 req/s', 'P5', 'P1', '/me throughput kept while logins load the process'],
+    ['P1 / B1 server CPU per request', 'P1', 'B1', 'cost, lower is better (≤ 0.83 is ≥ 1.2× throughput when the server is the bottleneck)', serverCpu],
+    ['P2 / B2 server + Redis CPU per request', 'P2', 'B2', 'cost, lower is better (≤ 0.67 is ≥ 1.5×)', totalCpu],
+    ['P3 / floor server + Redis CPU per request', 'P3', 'P3-floor', 'cost, lower is better (≤ 1.11 is ≥ 0.9×)', totalCpu],
+    ['P3 / floor Redis CPU per request', 'P3', 'P3-floor', 'the rotate script against `return ARGV[1]`', redisCpu],
+    ['P6 / P1 server CPU per request', 'P6', 'P1', 'EdDSA against HS256, cost', serverCpu]
+  ]
+  for (const [label, a, b, meaning, pick] of ratioRows) {
+    const s = sameRound(a, b, pick)
+    if (s.n > 0) line(`| ${label} | ${times(s)} | ${meaning} |`)
+  }
+  line()
+
+  line('## Targets')
+  line()
+  line('| target | measured | met |')
+  line('|---|---|---|')
+  for (const t of targets) line(`| ${t.text} | ${t.measured} | ${t.met === null ? 'not measured' : t.met ? 'yes' : '**no**'} |`)
+  line()
+
+  renderFindings(report, targets, median, line)
+  renderRefreshCommands(report, of('P3'), line)
+  renderMemory(report, line)
+  renderProfiles(report, targets, line)
+  renderScenarioTables(report, of, line)
+  renderNotes(line)
+  return { markdown: out.join('\n'), targets }
+}
+
+/** What the counters say about each missed target, from this run's numbers. */
+function renderFindings (report: Report, targets: TargetCheck[], median: (id: ScenarioId, pick: (m: Measurement) => number) => Spread, line: (text?: string) => void): void {
+  const missed = targets.filter((t) => t.met === false)
+  if (missed.length === 0) return
+  const cores = report.env.cores
+  const med = (id: ScenarioId, pick: (m: Measurement) => number): number => median(id, pick).median
+  const f1 = (v: number): string => formatNumber(v, 1)
+  line('## Reading the missed targets')
+  line()
+  for (const t of missed) {
+    if (t.profile === 'P1' || t.profile === 'P2' || t.profile === 'P3') {
+      const a = t.profile
+      const b = t.baseline!
+      const busy = med(a, serverCores)
+      const bound = busy < 0.9 ? ` The ${a} server kept only ${formatNumber(busy, 2)} cores busy: on ${cores} cores shared with autocannon${a === 'P1' ? '' : ' and Redis'}, the run was bound by the machine, not by the server.` : ''
+      const redis = Number.isNaN(med(a, redisCpu)) ? '' : `, Redis ${f1(med(a, redisCpu))} µs against ${f1(med(b, redisCpu))} µs`
+      line(`- **${t.text}**: ${t.measured}. Per request, the ${a} server used ${f1(med(a, serverCpu))} µs of CPU against ${f1(med(b, serverCpu))} µs for ${b}${redis}.${bound}${a === 'P3' ? ' The floor\'s script is `return ARGV[1]`; ours runs TIME, GET, SET, ZADD, ZRANGE and PEXPIREAT with a msgpack unpack and pack, and the plugin mints and hashes a secret, seals the successor, signs the JWT and serializes a schema\'d response: see the profile below for the split.' : ''}`)
+    } else if (t.profile === 'P4') {
+      line(`- **${t.text}**: ${t.measured}. Both figures are bounded by argon2 on the thread pool; P4-raw runs in a separate process at another moment, so on a shared machine the ratio moves with the other load. CPU per login against CPU per raw verify is the steadier comparison.`)
+    } else if (t.profile === 'P5') {
+      const busy = med('P5', serverCores)
+      line(`- **${t.text}**: ${t.measured}. The P5 process kept ${formatNumber(busy, 2)} cores busy (its JS thread plus argon2 on libuv's pool of ${process.env.UV_THREADPOOL_SIZE ?? 4} threads) on a machine of ${cores} cores that also runs the load generator and Redis: /me requests wait for a core behind argon2, whose verifies the plugin does not cap below the pool size. P1 alone had p99 ${f1(med('P1', (m) => m.p99))} ms in the same round.`)
+    } else if (t.text.startsWith('Redis memory')) {
+      const worst = report.memory.reduce<MemoryPerSession | undefined>((w, m) => w === undefined || m.afterRotation > w.afterRotation ? m : w, undefined)
+      if (worst !== undefined) line(`- **${t.text}**: ${t.measured}. One session's record is ${worst.sample.afterLogin.record} B of msgpack after login and ${worst.sample.afterRotation.record} B after a rotation (the predecessor's hash and the sealed successor are added), ${USER_AGENT.length} B of it the user agent; Redis adds its per-key overhead (MEMORY USAGE ${worst.sample.afterRotation.recordMemory} B for that key, a ${worst.sample.afterRotation.keyName}-byte name included), and with one session per user the index key (${worst.sample.afterRotation.indexMemory} B) is that session's alone.`)
+    } else {
+      line(`- **${t.text}**: ${t.measured}.`)
+    }
+  }
+  line()
+}
+
+function sum (ms: Measurement[], pick: (m: Measurement) => number): number {
+  return ms.reduce((total, m) => total + pick(m), 0)
+}
+
+function checkTargets (
+  report: Report,
+  sameRound: (a: ScenarioId, b: ScenarioId, pick?: (m: Measurement) => number) => Spread,
+  median: (id: ScenarioId, pick: (m: Measurement) => number) => Spread,
+  of: (id: ScenarioId) => Measurement[]
+): TargetCheck[] {
+  const ratio = (text: string, a: ScenarioId, b: ScenarioId, min: number, cost: (m: Measurement) => number): TargetCheck => {
+    const s = sameRound(a, b)
+    const c = sameRound(a, b, cost)
+    const busy = median(a, serverCores)
+    const context = c.n === 0 || Number.isNaN(c.median) ? '' : ` (CPU per request ${times(c)} ${b}'s; ${a} server kept ${formatNumber(busy.median, 2)} cores busy)`
+    return { text, measured: s.n === 0 ? 'n/a' : times(s) + context, met: s.n === 0 ? null : s.median >= min, profile: a, ...(b !== 'P4-raw' && { baseline: b }) }
+  }
+  const p1p99 = median('P1', (m) => m.p99)
+  const b1p99 = median('B1', (m) => m.p99)
+  const refresh = of('P3').flatMap((m) => m.redis === undefined ? [] : [m.redis])
+  const perRefresh = refresh.map((r) => Object.values(r.sent).reduce((a, b) => a + b, 0) / Math.max(1, r.refreshes))
+  const sentNames = [...new Set(refresh.flatMap((r) => Object.keys(r.sent)))]
+  const p5 = median('P5', (m) => m.p99)
+  const memory = report.memory
+  const worstMemory = memory.length === 0 ? Number.NaN : Math.max(...memory.map((m) => Math.max(m.afterLogin, m.afterRotation)))
+  return [
+    ratio('P1 ≥ 1.2 × B1 (req/s)', 'P1', 'B1', 1.2, serverCpu),
+    {
+      text: 'P1 p99 no worse than B1 p99',
+      measured: p1p99.n === 0 || b1p99.n === 0 ? 'n/a' : `${formatSpread(p1p99, 1)} ms vs ${formatSpread(b1p99, 1)} ms`,
+      met: p1p99.n === 0 || b1p99.n === 0 ? null : p1p99.median <= b1p99.median,
+      profile: 'P1',
+      baseline: 'B1'
+    },
+    ratio('P2 ≥ 1.5 × B2 (req/s)', 'P2', 'B2', 1.5, totalCpu),
+    ratio('P3 ≥ 0.9 × floor (req/s)', 'P3', 'P3-floor', 0.9, totalCpu),
+    {
+      text: 'exactly 1 Redis command (round trip) per refresh',
+      measured: refresh.length === 0 ? 'n/a' : `${perRefresh.map((v) => v.toFixed(3)).join(', ')} (${sentNames.join(', ').toUpperCase()}) per refresh`,
+      met: refresh.length === 0 ? null : perRefresh.every((v) => v === 1),
+      profile: null
+    },
+    ratio('P4 ≥ 0.9 × raw argon2 verify rate', 'P4', 'P4-raw', 0.9, serverCpu),
+    {
+      text: `P5: /me p99 ≤ ${P5_P99_TARGET_MS} ms while logins load the process`,
+      measured: p5.n === 0 ? 'n/a' : `${formatSpread(p5, 1)} ms`,
+      met: p5.n === 0 ? null : p5.median <= P5_P99_TARGET_MS,
+      profile: 'P5'
+    },
+    {
+      text: `Redis memory ≤ ${MEMORY_TARGET_BYTES} bytes per session, index entry included`,
+      measured: Number.isNaN(worstMemory) ? 'n/a' : `${formatNumber(worstMemory)} B at worst (see below)`,
+      met: Number.isNaN(worstMemory) ? null : worstMemory <= MEMORY_TARGET_BYTES,
+      profile: null
+    }
+  ]
+}
+
+const ROTATE_SCRIPT_COMMANDS = new Set(['time', 'get', 'set', 'zadd', 'zrange', 'pexpireat', 'zscore', 'zrem', 'del'])
+
+function renderRefreshCommands (report: Report, p3: Measurement[], line: (text?: string) => void): void {
+  const stats = p3.flatMap((m) => m.redis === undefined ? [] : [m.redis])
+  if (stats.length === 0) return
+  line('## Redis commands per refresh (P3)')
+  line()
+  line('`INFO commandstats` delta over the measured P3 run (after `CONFIG RESETSTAT`), divided by the refresh requests the server received in that window; beside it, what the plugin\'s ioredis client sent over the wire in the same window. Redis counts the commands a script runs in `commandstats` too: those are not round trips.')
+  line()
+  const names = [...new Set(stats.flatMap((s) => [...Object.keys(s.commandstats), ...Object.keys(s.sent)]))].sort()
+  line('| command | commandstats per refresh | sent by our client per refresh | what it is |')
+  line('|---|---|---|---|')
+  for (const name of names) {
+    const cs = spread(stats.map((s) => (s.commandstats[name] ?? 0) / Math.max(1, s.refreshes)))
+    const sent = spread(stats.map((s) => (s.sent[name] ?? 0) / Math.max(1, s.refreshes)))
+    const what = name === 'evalsha' || name === 'eval' ? 'the rotate script: the one round trip' : ROTATE_SCRIPT_COMMANDS.has(name) ? 'inside rotate-2.lua' : 'another command'
+    line(`| ${name.toUpperCase()} | ${formatSpread(cs, 3)} | ${formatSpread(sent, 3)} | ${what} |`)
+  }
+  line()
+  const statuses = stats.map((s) => `${s.refreshes} received, answered ${Object.entries(s.statuses).map(([code, n]) => `${n} × ${code}`).join(', ')}`)
+  line(`Refresh requests per measured run: ${statuses.join('; ')} (the few received but not answered were in flight when autocannon stopped and closed their connections; they still ran their script, so they count). Chains broken (a response without a new refresh cookie): ${p3.map((m) => m.brokenChains ?? 0).join(', ')}.`)
+  line()
+}
+
+function renderMemory (report: Report, line: (text?: string) => void): void {
+  if (report.memory.length === 0) return
+  line('## Redis memory per session')
+  line()
+  line(`\`INFO memory\` \`used_memory\` delta over ${formatNumber(report.memory[0]!.sessions)} sessions created through \`RedisStore\` on a fresh redis-server ${report.memory[0]!.version} (bench/redis-memory.ts), with a ${USER_AGENT.length}-character desktop Chrome user agent and an IPv4 address; then once more after one rotation of every session (the record then also holds the predecessor's hash and the sealed successor). The figure includes the session record, its entry in the user's index and the index key itself, shared by that user's sessions.${report.config.memorySessions < 100_000 ? ` **${formatNumber(report.config.memorySessions)} sessions in this run (quick), not 100 000.**` : ''}`)
+  line()
+  line('| sessions per user | bytes per session after login | after one rotation |')
+  line('|---|---|---|')
+  for (const m of report.memory) line(`| ${m.sessionsPerUser} | ${formatNumber(m.afterLogin)} | ${formatNumber(m.afterRotation)} |`)
+  line()
+  line('Where the bytes go, for one session (`MEMORY USAGE`, which counts the key name, the value and Redis\' own overhead; `used_memory` adds the main and expires dictionary entries, about 50 B more per key):')
+  line()
+  line('| sessions per user | key name | record (msgpack) after login → rotation | record key, MEMORY USAGE | its user\'s index key, MEMORY USAGE |')
+  line('|---|---|---|---|---|')
+  for (const m of report.memory) {
+    const { afterLogin: a, afterRotation: b } = m.sample
+    line(`| ${m.sessionsPerUser} | ${b.keyName} B | ${a.record} → ${b.record} B | ${a.recordMemory} → ${b.recordMemory} B | ${a.indexMemory} → ${b.indexMemory} B (shared by ${m.sessionsPerUser}) |`)
+  }
+  line()
+}
+
+const GROUPS: Array<[string, (owner: string) => boolean]> = [
+  ['ours (src/)', (o) => o === OURS],
+  ['Fastify and its own modules', (o) => /^(fastify|@fastify\/(?!jwt)|find-my-way|avvio|light-my-request|fast-json-stringify|fast-querystring|fast-decode-uri-component|secure-json-parse|abstract-logging|pino|toad-cache|rfdc|process-warning|content-type|cookie|proxy-addr|forwarded|ipaddr\.js|fastq|reusify)/.test(o)],
+  ['JWT (@fastify/jwt, fast-jwt)', (o) => o === '@fastify/jwt' || o === 'fast-jwt' || o === 'mnemonist' || o === 'obliterator' || o === 'asn1.js' || o === '@lukeed/ms'],
+  ['Redis client (ioredis)', (o) => /^(ioredis|@ioredis|redis-parser|redis-errors|denque|standard-as-callback|cluster-key-slot|lodash\.)/.test(o)],
+  ['Node core, V8 builtins, natives, GC', (o) => o.startsWith('Node core') || o.startsWith('V8') || o.startsWith('native')],
+  ['TypeBox (our validation)', (o) => o === '@sinclair/typebox'],
+  ['argon2 binding (JS side)', (o) => o === 'argon2' || o === 'node-gyp-build' || o === '@phc/format']
+]
+
+function renderProfiles (report: Report, targets: TargetCheck[], line: (text?: string) => void): void {
+  if (report.profiles.length === 0) return
+  const profiled = new Map(report.profiles.map((p) => [p.id, p]))
+  line('## Profiles of the missed targets')
+  line()
+  line('Each profiled scenario ran again under `node --cpu-prof` (same load, a shorter run); only the samples inside the measured window count (start-up and minting do not). A profile covers the server\'s JS thread: argon2 runs on libuv\'s thread pool and shows here only as idle time. Self time by the owner of the code; "per request" divides it by the responses of that run, so a scenario and its baseline compare directly. Raw profiles: `bench/profiles/` (git-ignored; open them in Chrome DevTools or speedscope).')
+  line()
+  const done = new Set<ScenarioId>()
+  for (const target of targets) {
+    if (target.met !== false || target.profile === null || done.has(target.profile)) continue
+    const main = profiled.get(target.profile)
+    if (main === undefined) continue
+    done.add(target.profile)
+    const base = target.baseline === undefined ? undefined : profiled.get(target.baseline)
+    const missed = targets.filter((t) => t.met === false && t.profile === main.id).map((t) => t.text).join('; ')
+    line(`### ${main.id}: ${missed}`)
+    line()
+    for (const p of [main, ...(base === undefined ? [] : [base])]) {
+      line(`- ${p.id} under the profiler: ${formatNumber(p.measurement.rps)} req/s, p99 ${ms(p.measurement.p99)} ms; JS thread busy ${formatNumber(p.summary.busyMs)} of ${formatNumber(p.summary.totalMs)} ms (${formatNumber(p.summary.totalMs > 0 ? 100 * p.summary.busyMs / p.summary.totalMs : 0)} %), ${formatNumber(1000 * p.summary.busyMs / Math.max(1, p.measurement.total))} µs of JS thread per request.`)
+    }
+    line()
+    line(`By group (${main.id}): ${groups(main.summary).map(([name, share]) => `${name} ${formatNumber(100 * share)} %`).join(', ')}.`)
+    line()
+    const perRequest = (p: ProfiledScenario, owner: string): number => 1000 * (p.summary.owners.find((o) => o.name === owner)?.ms ?? 0) / Math.max(1, p.measurement.total)
+    const owners = [...new Set([...main.summary.owners.slice(0, 12), ...(base?.summary.owners.slice(0, 6) ?? [])].map((o) => o.name))]
+    if (base === undefined) {
+      line('| owner | self ms | share of busy time | µs per request |')
+      line('|---|---|---|---|')
+      for (const owner of main.summary.owners.slice(0, 12)) line(`| ${owner.name} | ${formatNumber(owner.ms)} | ${formatNumber(100 * owner.share, 1)} % | ${formatNumber(perRequest(main, owner.name), 1)} |`)
+    } else {
+      line(`| owner | ${main.id} µs per request | ${base.id} µs per request | difference |`)
+      line('|---|---|---|---|')
+      const rows = owners.map((name) => [name, perRequest(main, name), perRequest(base, name)] as const).sort((a, b) => (b[1] - b[2]) - (a[1] - a[2]))
+      for (const [name, a, b] of rows) line(`| ${name} | ${formatNumber(a, 1)} | ${formatNumber(b, 1)} | ${a - b >= 0 ? '+' : ''}${formatNumber(a - b, 1)} |`)
+      const totalA = 1000 * main.summary.busyMs / Math.max(1, main.measurement.total)
+      const totalB = 1000 * base.summary.busyMs / Math.max(1, base.measurement.total)
+      line(`| **all** | **${formatNumber(totalA, 1)}** | **${formatNumber(totalB, 1)}** | **${totalA - totalB >= 0 ? '+' : ''}${formatNumber(totalA - totalB, 1)}** |`)
+    }
+    line()
+    line(`| hottest functions in ${main.id} (self time) | ms | share of busy time |`)
+    line('|---|---|---|')
+    for (const fn of main.summary.functions.slice(0, 12)) line(`| \`${fn.name.replace(/\|/g, '\\|')}\` | ${formatNumber(fn.ms)} | ${formatNumber(100 * fn.share, 1)} % |`)
+    line()
+  }
+}
+
+function groups (summary: ProfileSummary): Array<readonly [string, number]> {
+  const grouped = GROUPS.map(([name, test]) => [name, summary.owners.filter((o) => test(o.name)).reduce((a, o) => a + o.share, 0)] as const)
+  const other = 1 - grouped.reduce((a, [, share]) => a + share, 0)
+  return [...grouped, ['everything else', other] as const].filter(([, share]) => share >= 0.005).sort((a, b) => b[1] - a[1])
+}
+
+function renderScenarioTables (report: Report, of: (id: ScenarioId) => Measurement[], line: (text?: string) => void): void {
+  line('## Per scenario, per round')
+  line()
+  for (const scenario of report.scenarios) {
+    const rounds = report.rounds.map((round, i) => [i + 1, round.get(scenario.id)] as const).filter((r): r is readonly [number, Measurement] => r[1] !== undefined)
+    if (rounds.length === 0) continue
+    line(`### ${scenario.id}: ${scenario.title}`)
+    line()
+    line(`Server: \`bench/scenarios/${scenario.file}\`.`)
+    line()
+    const extra = scenario.id === 'P5' ? ' logins/s | login p99 ms |' : scenario.id === 'P3' || scenario.id === 'P3-floor' ? ' broken chains |' : ''
+    line(`| round | req/s | p50 ms | p99 ms | server CPU µs/req | Redis CPU µs/req | requests | errors | timeouts | non-2xx |${extra}`)
+    line(`|---|---|---|---|---|---|---|---|---|---|${extra === '' ? '' : extra.split('|').slice(1).map(() => '---|').join('')}`)
+    for (const [i, m] of rounds) {
+      const cells = scenario.id === 'P5' ? ` ${formatNumber(m.login?.rps ?? Number.NaN, 1)} | ${ms(m.login?.p99 ?? Number.NaN)} |` : extra !== '' ? ` ${m.brokenChains ?? 0} |` : ''
+      line(`| ${i} | ${formatNumber(m.rps)} | ${ms(m.p50)} | ${ms(m.p99)} | ${formatNumber(serverCpu(m), 1)} | ${m.redisCpuUs === undefined ? '' : formatNumber(redisCpu(m), 1)} | ${formatNumber(m.total)} | ${m.errors} | ${m.timeouts} | ${m.non2xx} |${cells}`)
+    }
+    if (rounds.length > 1) {
+      const all = of(scenario.id)
+      const med = (pick: (m: Measurement) => number): number => spread(all.map(pick)).median
+      line(`| median | ${formatNumber(med((m) => m.rps))} | ${ms(med((m) => m.p50))} | ${ms(med((m) => m.p99))} | ${formatNumber(med(serverCpu), 1)} | ${formatNumber(med(redisCpu), 1)} | | | | |${extra === '' ? '' : extra.split('|').slice(1).map(() => ' |').join('')}`)
+    }
+    line()
+  }
+}
+
+function renderNotes (line: (text?: string) => void): void {
+  line('## How the scenarios are built')
+  line()
+  line('- **B1, P1, P6** carry 1 000 distinct live access tokens (1 000 users, one session each), round-robin over all connections. P1 and P6 mint theirs through real logins (`app.inject`, argon2 with m=1024 t=1 p=1 so that minting takes a second); B1 signs the same claims (`sub`, `sid`, `roles`, 15 min) with @fastify/jwt. Both guard `/me` with a preHandler. Our `authenticate` caches verified tokens (bounded by `exp`); @fastify/jwt verifies every time by default.')
+  line('- **B2** is @fastify/session with connect-redis on ioredis, `saveUninitialized: false`, `rolling: false`: reading the session is one Redis GET per request. 1 000 session cookies are created at start.')
+  line('- **P2** is P1 with `authenticateSession`: one Redis EXISTS per request on top of the token check.')
+  line('- **P3** walks one real rotation chain per connection: a connection takes a fresh refresh token (from 1 000 minted at start) on its first request, then always sends the refresh cookie of the last response (autocannon `setupRequest` / `onResponse` with the per-connection request context). A response without a new cookie ends the chain and counts as broken. **P3-floor** answers the same request with one EVALSHA of `return ARGV[1]`, one fast-jwt HS256 sign and one Set-Cookie, and is walked in the same way.')
+  line('- **P4** logs in users whose stored hashes have the default argon2id parameters (m=19456, t=2, p=1), with the Redis store and login limiter. **P4-raw** is `argon2.verify` of such a hash in a process of its own with 50 verifies in flight, on the same default libuv pool of 4 threads.')
+  line('- **P5** is one process serving P1\'s `/me` (1 000 tokens, 50 connections) while a second autocannon sends P4-style logins (50 connections). The /me tokens are minted at start by users with cheap hashes; the login load uses other users whose stored hashes have the default parameters, so every login costs what a P4 login does.')
+  line()
+}

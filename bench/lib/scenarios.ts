@@ -1,0 +1,165 @@
+/**
+ * The scenarios (one server file each in bench/scenarios/) and how one of them is measured:
+ * start its process, warm up, measure, stop. Shared by the runner and the smoke test.
+ */
+import type { Redis } from 'ioredis'
+import { fileURLToPath } from 'node:url'
+import { CONNECTIONS, drain, runLoad, TokenPool, type LoadResult, type LoadSpec } from './load.js'
+import { startScenario, type ScenarioProcess } from './spawn.js'
+
+export type ScenarioId = 'B0' | 'B1' | 'B2' | 'P1' | 'P2' | 'P3' | 'P3-floor' | 'P4' | 'P4-raw' | 'P5' | 'P6'
+
+interface Handed { tokens?: string[], cookies?: string[], refreshTokens?: string[], loginUsers?: string, users?: number }
+
+export interface Scenario {
+  id: ScenarioId
+  file: string
+  title: string
+  /** Needs the runner's Redis (BENCH_REDIS_URL). */
+  redis: boolean
+  /** http: one load; mixed: /me and logins at once (P5); raw: the process measures itself (P4-raw). */
+  kind: 'http' | 'mixed' | 'raw'
+  load?: (data: Handed) => LoadSpec
+}
+
+const bearer = (data: Handed): LoadSpec => ({ kind: 'bearer', path: '/me', tokens: data.tokens! })
+const chain = (data: Handed): LoadSpec => ({ kind: 'chain', path: '/auth/refresh', pool: new TokenPool(data.refreshTokens!) })
+const login = (data: Handed): LoadSpec => ({ kind: 'login', path: '/auth/login', prefix: data.loginUsers!, users: data.users! })
+
+export const SCENARIOS: readonly Scenario[] = [
+  { id: 'B0', file: 'b0-bare.ts', title: 'bare Fastify GET route (the ceiling)', redis: false, kind: 'http', load: () => ({ kind: 'get', path: '/' }) },
+  { id: 'B1', file: 'b1-fastify-jwt.ts', title: '@fastify/jwt `request.jwtVerify()`, HS256, 1 000 tokens', redis: false, kind: 'http', load: bearer },
+  { id: 'P1', file: 'p1-authenticate.ts', title: 'our `authenticate`, HS256, 1 000 tokens', redis: false, kind: 'http', load: bearer },
+  { id: 'P6', file: 'p6-authenticate-eddsa.ts', title: 'our `authenticate`, EdDSA, 1 000 tokens', redis: false, kind: 'http', load: bearer },
+  { id: 'B2', file: 'b2-fastify-session.ts', title: '@fastify/session + connect-redis (ioredis), 1 000 sessions', redis: true, kind: 'http', load: (data) => ({ kind: 'cookie', path: '/me', cookies: data.cookies! }) },
+  { id: 'P2', file: 'p2-authenticate-session.ts', title: 'our `authenticateSession` (Redis), 1 000 tokens', redis: true, kind: 'http', load: bearer },
+  { id: 'P3-floor', file: 'p3-floor.ts', title: 'floor: 1 EVALSHA + 1 HS256 sign + 1 cookie', redis: true, kind: 'http', load: chain },
+  { id: 'P3', file: 'p3-refresh.ts', title: 'our POST /auth/refresh, one rotation chain per connection', redis: true, kind: 'http', load: chain },
+  { id: 'P4-raw', file: 'p4-raw-argon2.ts', title: 'raw argon2id verify, m=19456 t=2 p=1, 50 in flight', redis: false, kind: 'raw' },
+  { id: 'P4', file: 'p4-login.ts', title: 'our POST /auth/login, default argon2id', redis: true, kind: 'http', load: login },
+  { id: 'P5', file: 'p5-login-load.ts', title: 'our `authenticate` /me while logins load the same process', redis: true, kind: 'mixed' }
+]
+
+export const scenarioFile = (scenario: Scenario): string => fileURLToPath(new URL(`../scenarios/${scenario.file}`, import.meta.url))
+
+/** P3 only: what Redis did for the measured refreshes. */
+export interface RefreshRedisStats {
+  /** Refresh requests the server answered during the measured run, by status. */
+  statuses: Record<string, number>
+  /** Refresh requests the server received in the measured window (answered or abandoned by the client). */
+  refreshes: number
+  /** Commands our ioredis client sent (round trips), by name. */
+  sent: Record<string, number>
+  /** INFO commandstats delta by command: the scripts' inner commands count there too. */
+  commandstats: Record<string, number>
+}
+
+export interface Measurement extends LoadResult {
+  /** CPU the server process used over the measured run (all its threads), µs. */
+  serverCpuUs?: number
+  /** CPU redis-server used over the measured run (INFO cpu), µs; Redis scenarios only. */
+  redisCpuUs?: number
+  /** P5: the login load that ran beside the /me load. */
+  login?: LoadResult
+  redis?: RefreshRedisStats
+  /** The measured window on the server's clock (µs), to cut its CPU profile. */
+  window?: { fromUs: number, toUs: number }
+}
+
+export interface MeasureOptions {
+  warmupS: number
+  measureS: number
+  /** Per load (default 50); the smoke test uses a few, so that slow logins still complete within its second. */
+  connections?: number
+  /** Sessions / tokens each scenario mints at start. */
+  tokens: number
+  redisUrl: string | null
+  /** An admin connection to that Redis, for P3's INFO commandstats. */
+  admin: Redis | null
+  /** Profile the server with `node --cpu-prof` into this directory (see mainThreadProfile). */
+  cpuProfileDir?: string
+}
+
+interface Stats { stats: { requests?: number, statuses?: Record<string, number>, sent?: Record<string, number> }, at: number, cpu: { user: number, system: number } }
+
+async function redisCpuUs (admin: Redis | null): Promise<number | null> {
+  if (admin === null) return null
+  const info = await admin.info('cpu')
+  const field = (name: string): number => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN)
+  return Math.round((field('used_cpu_user') + field('used_cpu_sys')) * 1e6)
+}
+
+export async function measure (scenario: Scenario, options: MeasureOptions): Promise<Measurement> {
+  if (scenario.redis && options.redisUrl === null) throw new Error(`${scenario.id} needs Redis`)
+  const child = await startScenario(scenarioFile(scenario), {
+    env: { BENCH_TOKENS: String(options.tokens), ...(options.redisUrl !== null && { BENCH_REDIS_URL: options.redisUrl }) },
+    ...(options.cpuProfileDir !== undefined && { cpuProfileDir: options.cpuProfileDir })
+  })
+  try {
+    if (scenario.kind === 'raw') return await measureRaw(child, options)
+    return await measureHttp(scenario, child, options)
+  } finally {
+    await child.stop()
+  }
+}
+
+async function measureRaw (child: ScenarioProcess, options: MeasureOptions): Promise<Measurement> {
+  const { result } = await child.ask<{ result: { total: number, seconds: number, rps: number, p50: number, p99: number, serverCpuUs: number } }>(
+    { type: 'run', warmupMs: options.warmupS * 1000, measureMs: options.measureS * 1000, concurrency: options.connections ?? CONNECTIONS }, 'result')
+  return { ...result, errors: 0, timeouts: 0, non2xx: 0 }
+}
+
+async function measureHttp (scenario: Scenario, child: ScenarioProcess, options: MeasureOptions): Promise<Measurement> {
+  const data = child.data as Handed
+  // Built once: P3's and the floor's token pool serves the warm-up and the measured run.
+  const specs = scenario.kind === 'mixed' ? [bearer(data), login(data)] : [scenario.load!(data)]
+  const run = async (seconds: number): Promise<Measurement> => {
+    const [main, beside] = await Promise.all(specs.map(async (spec) => await runLoad(child.port, spec, seconds, options.connections)))
+    return beside === undefined ? main! : { ...main!, login: beside }
+  }
+
+  if (options.warmupS > 0) {
+    await run(options.warmupS)
+    await Promise.all(specs.map(async (spec) => await drain(child.port, spec)))
+  }
+  const isRefresh = scenario.id === 'P3'
+  if (isRefresh) await options.admin?.config('RESETSTAT')
+  const redisBefore = scenario.redis ? await redisCpuUs(options.admin) : null
+  const before = await child.ask<Stats>({ type: 'stats' }, 'stats')
+  const result = await run(options.measureS)
+  // Let the requests still in flight when autocannon stopped finish before counting.
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  const after = await child.ask<Stats>({ type: 'stats' }, 'stats')
+  const redisAfter = scenario.redis ? await redisCpuUs(options.admin) : null
+  const measurement: Measurement = {
+    ...result,
+    serverCpuUs: after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system,
+    ...(redisBefore !== null && redisAfter !== null && { redisCpuUs: redisAfter - redisBefore }),
+    window: { fromUs: before.at, toUs: after.at }
+  }
+  if (isRefresh) measurement.redis = await refreshRedisStats(before, after, options.admin)
+  return measurement
+}
+
+async function refreshRedisStats (before: Stats, after: Stats, admin: Redis | null): Promise<RefreshRedisStats> {
+  const statuses = delta(before.stats.statuses ?? {}, after.stats.statuses ?? {})
+  const commandstats: Record<string, number> = {}
+  if (admin !== null) {
+    for (const match of (await admin.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+      // The runner's own INFO / CONFIG are not the server's.
+      if (match[1] !== 'info' && !match[1]!.startsWith('config')) commandstats[match[1]!] = Number(match[2])
+    }
+  }
+  return {
+    statuses,
+    refreshes: (after.stats.requests ?? 0) - (before.stats.requests ?? 0),
+    sent: delta(before.stats.sent ?? {}, after.stats.sent ?? {}),
+    commandstats
+  }
+}
+
+function delta (before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const [key, value] of Object.entries(after)) if (value - (before[key] ?? 0) !== 0) out[key] = value - (before[key] ?? 0)
+  return out
+}

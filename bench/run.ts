@@ -1,0 +1,155 @@
+/**
+ * `npm run bench` (3 alternating rounds, warm-up + 8 s each) or `npm run bench -- --quick`
+ * (1 round, 1 s + 3 s, within 3 minutes): every scenario server in its own process on
+ * 127.0.0.1, autocannon with 50 connections from this process, ratios against the baselines of
+ * the same round, CPU profiles of what misses its target, Redis commands per refresh and memory
+ * per session; written to bench/RESULTS.md.
+ *
+ * Other flags: --rounds N, --warmup S, --measure S, --only B1,P1 (the ratios and targets of the
+ * others are then n/a), --no-profile, --sessions N (memory measurement), --out FILE.
+ */
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import { parseArgs } from 'node:util'
+import { Redis } from 'ioredis'
+import { startRedis } from '../test/helpers/redis.js'
+import { environment } from './lib/environment.js'
+import { mainThreadProfile, summarizeProfile } from './lib/profile.js'
+import { renderReport, type ProfiledScenario, type Report } from './lib/report.js'
+import { measure, SCENARIOS, type Measurement, type ScenarioId } from './lib/scenarios.js'
+import { REPO_ROOT } from './lib/spawn.js'
+import { formatNumber } from './lib/stats.js'
+import { measureMemoryPerSession, type MemoryPerSession } from './redis-memory.js'
+
+export interface BenchConfig {
+  quick: boolean
+  rounds: number
+  warmupS: number
+  measureS: number
+  only: Set<ScenarioId> | null
+  profile: boolean
+  memorySessions: number
+  /** Tokens / sessions each scenario mints at start. */
+  tokens: number
+  out: string
+  command: string
+}
+
+export function parseConfig (argv: string[]): BenchConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      rounds: { type: 'string' },
+      warmup: { type: 'string' },
+      measure: { type: 'string' },
+      only: { type: 'string' },
+      'no-profile': { type: 'boolean', default: false },
+      sessions: { type: 'string' },
+      out: { type: 'string' }
+    }
+  })
+  const quick = values.quick === true
+  const number = (value: string | undefined, fallback: number): number => {
+    if (value === undefined) return fallback
+    const n = Number(value)
+    if (!Number.isFinite(n) || n < 0) throw new Error(`not a number: ${value}`)
+    return n
+  }
+  const only = values.only === undefined ? null : new Set(values.only.split(',').map((id) => id.trim()) as ScenarioId[])
+  for (const id of only ?? []) if (!SCENARIOS.some((s) => s.id === id)) throw new Error(`unknown scenario ${id}; known: ${SCENARIOS.map((s) => s.id).join(', ')}`)
+  return {
+    quick,
+    rounds: number(values.rounds, quick ? 1 : 3),
+    warmupS: number(values.warmup, quick ? 1 : 3),
+    measureS: number(values.measure, quick ? 3 : 8),
+    only,
+    profile: values['no-profile'] !== true,
+    memorySessions: number(values.sessions, quick ? 20_000 : 100_000),
+    tokens: 1000,
+    out: values.out ?? `${REPO_ROOT}bench/RESULTS.md`,
+    command: ['npm run bench', ...(argv.length > 0 ? ['--', ...argv] : [])].join(' ')
+  }
+}
+
+const log = (line: string): void => { process.stderr.write(`${line}\n`) }
+
+function describe (m: Measurement): string {
+  const base = `${formatNumber(m.rps)} req/s, p50 ${formatNumber(m.p50, m.p50 < 10 ? 1 : 0)} ms, p99 ${formatNumber(m.p99, m.p99 < 10 ? 1 : 0)} ms`
+  const faults = m.errors + m.timeouts + m.non2xx > 0 ? `, errors ${m.errors}, timeouts ${m.timeouts}, non-2xx ${m.non2xx}` : ''
+  return base + faults + (m.login !== undefined ? `; logins ${formatNumber(m.login.rps, 1)}/s` : '')
+}
+
+export async function runBench (config: BenchConfig): Promise<Report> {
+  const started = Date.now()
+  const scenarios = SCENARIOS.filter((s) => config.only === null || config.only.has(s.id))
+  const env = environment()
+  const needsRedis = scenarios.some((s) => s.redis)
+  const redisServer = needsRedis ? await startRedis({ allowExternal: false }) : null
+  const admin = redisServer === null ? null : new Redis(redisServer.url)
+  const rounds: Array<Map<ScenarioId, Measurement>> = []
+  const profiles: ProfiledScenario[] = []
+  let memory: MemoryPerSession[] = []
+  try {
+    for (let round = 0; round < config.rounds; round++) {
+      // Alternate the order, so that a machine getting slower or faster shifts no scenario against its baseline.
+      const order = round % 2 === 0 ? scenarios : [...scenarios].reverse()
+      const results = new Map<ScenarioId, Measurement>()
+      for (const scenario of order) {
+        const t0 = Date.now()
+        const m = await measure(scenario, { warmupS: config.warmupS, measureS: config.measureS, tokens: config.tokens, redisUrl: redisServer?.url ?? null, admin })
+        results.set(scenario.id, m)
+        log(`[round ${round + 1}/${config.rounds}] ${scenario.id.padEnd(8)} ${describe(m)} (${((Date.now() - t0) / 1000).toFixed(1)} s)`)
+      }
+      rounds.push(results)
+    }
+
+    const draft: Report = { config, env, rounds, scenarios, profiles, memory, seconds: 0, loadAverageAfter: [] }
+    if (config.profile) {
+      const dir = `${REPO_ROOT}bench/profiles`
+      rmSync(dir, { recursive: true, force: true })
+      mkdirSync(dir, { recursive: true })
+      for (const id of scenariosToProfile(draft)) {
+        const scenario = scenarios.find((s) => s.id === id)!
+        const scenarioDir = `${dir}/${id}`
+        log(`[profile] ${id} under node --cpu-prof`)
+        // Shorter than a measured run: a profile needs a few thousand samples, not a stable median.
+        const m = await measure(scenario, { warmupS: Math.min(config.warmupS, 1), measureS: config.quick ? 2 : 5, tokens: config.tokens, redisUrl: redisServer?.url ?? null, admin, cpuProfileDir: scenarioDir })
+        const main = mainThreadProfile(scenarioDir)
+        const file = `${dir}/${id}.cpuprofile`
+        renameSync(main, file)
+        rmSync(scenarioDir, { recursive: true, force: true })
+        profiles.push({ id, file: `bench/profiles/${id}.cpuprofile`, measurement: m, summary: summarizeProfile(file, m.window ?? null) })
+      }
+    }
+  } finally {
+    admin?.disconnect()
+    await redisServer?.close()
+  }
+
+  if (config.memorySessions > 0) {
+    log(`[memory] ${config.memorySessions} sessions, 10 per user and 1 per user`)
+    memory = [await measureMemoryPerSession(10, config.memorySessions), await measureMemoryPerSession(1, config.memorySessions)]
+  }
+  return { config, env, rounds, scenarios, profiles, memory, seconds: (Date.now() - started) / 1000, loadAverageAfter: os.loadavg() }
+}
+
+/** The scenario behind each missed target and its baseline (renderReport decides what is missed). */
+function scenariosToProfile (draft: Report): ScenarioId[] {
+  const ids = new Set<ScenarioId>()
+  for (const target of renderReport(draft, { targetsOnly: true }).targets) {
+    if (target.met !== false) continue
+    for (const id of [target.profile, target.baseline]) if (id != null && draft.scenarios.some((s) => s.id === id)) ids.add(id)
+  }
+  return [...ids]
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const config = parseConfig(process.argv.slice(2))
+  log(`bench: ${config.rounds} round(s), ${config.warmupS} s warm-up + ${config.measureS} s measured per scenario${config.quick ? ' (quick)' : ''}`)
+  const report = await runBench(config)
+  const { markdown, targets } = renderReport(report)
+  writeFileSync(config.out, markdown)
+  for (const t of targets) log(`${t.met === true ? 'met   ' : t.met === false ? 'MISSED' : 'n/a   '} ${t.text}: ${t.measured}`)
+  log(`wrote ${config.out} in ${report.seconds.toFixed(0)} s`)
+}

@@ -1,0 +1,52 @@
+/**
+ * B2: the stateful peer, @fastify/session with connect-redis on ioredis; one Redis GET per request
+ * (rolling and saveUninitialized off, so reading a session never writes it back). The load carries
+ * 1 000 valid session cookies, created at start.
+ */
+import fastifyCookie from '@fastify/cookie'
+import fastifySession from '@fastify/session'
+import { RedisStore } from 'connect-redis'
+import Fastify from 'fastify'
+import { env, serve } from '../lib/child.js'
+import { redisFor, userName } from '../lib/fixtures.js'
+import { setCookieValue } from '../lib/set-cookie.js'
+
+declare module 'fastify' {
+  interface Session { user?: { id: string, roles: string[] } }
+}
+
+const COOKIE = 'sessionId'
+const SEVEN_DAYS_MS = 7 * 86_400_000
+
+const app = Fastify()
+const redis = redisFor(app, env.redisUrl())
+await app.register(fastifyCookie)
+await app.register(fastifySession, {
+  secret: 'bench-session-secret-of-at-least-32-bytes-0123456789',
+  cookieName: COOKIE,
+  // connect-redis is written against express-session's Store; @fastify/session documents it as compatible.
+  store: new RedisStore({ client: redis, prefix: 'bench-sess:' }) as unknown as fastifySession.SessionStore,
+  cookie: { secure: false, httpOnly: true, sameSite: 'strict', maxAge: SEVEN_DAYS_MS },
+  saveUninitialized: false,
+  rolling: false
+})
+
+app.post<{ Body: { username: string } }>('/login', async (request) => {
+  request.session.set('user', { id: request.body.username, roles: ['user'] })
+  return { ok: true }
+})
+app.get('/me', async (request, reply) => {
+  const user = request.session.get('user')
+  if (user === undefined) return await reply.code(401).send({ error: 'no session' })
+  return { id: user.id }
+})
+await app.ready()
+
+const cookies: string[] = []
+for (let i = 0; i < env.tokens(); i++) {
+  const response = await app.inject({ method: 'POST', url: '/login', payload: { username: userName(i) } })
+  const value = setCookieValue(response.headers['set-cookie'], COOKIE)
+  if (response.statusCode !== 200 || value === null) throw new Error(`session login answered ${response.statusCode}`)
+  cookies.push(`${COOKIE}=${encodeURIComponent(value)}`)
+}
+await serve(app, { cookies })
