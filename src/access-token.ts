@@ -29,11 +29,14 @@ export interface AccessTokenInput {
   sessionId: string
   roles: readonly string[]
   claims: Record<string, unknown>
+  /** The session's end (epoch ms): no access token outlives its session. */
+  notAfter: number
 }
 
 export interface AccessTokens {
   readonly ttlSeconds: number
-  sign (input: AccessTokenInput): string
+  /** The token and its lifetime in seconds: the ttl, or less when the session ends sooner. */
+  sign (input: AccessTokenInput): { token: string, expiresIn: number }
   /** Throws TokenInvalidError or TokenExpiredError (status 401). */
   verify (token: string): AccessTokenClaims
   /** Public keys for `/.well-known/jwks.json`; null for HS256. */
@@ -85,8 +88,8 @@ export async function registerAccessTokens (fastify: FastifyInstance, options: R
     ...(options.issuer !== null && { allowedIss: options.issuer }),
     ...(options.audience !== null && { allowedAud: options.audience })
   }
+  // No expiresIn here: sign() sets exp itself, so that it can stop at the session's end.
   const sign = {
-    expiresIn: options.ttlSeconds,
     ...(options.issuer !== null && { iss: options.issuer }),
     ...(options.audience !== null && { aud: options.audience })
   }
@@ -133,10 +136,12 @@ export async function registerAccessTokens (fastify: FastifyInstance, options: R
   return {
     ttlSeconds: options.ttlSeconds,
     jwks: options.secret === null ? { keys: jwks } : null,
-    sign ({ userId, sessionId, roles, claims }) {
+    sign ({ userId, sessionId, roles, claims, notAfter }) {
       const extra: Record<string, unknown> = {}
       for (const [name, value] of Object.entries(claims)) if (!RESERVED_CLAIMS.has(name)) extra[name] = value
-      return signer!.sign({ ...extra, sub: userId, sid: sessionId, roles: [...roles] })
+      const now = Math.floor(Date.now() / 1000)
+      const expiresIn = Math.max(1, Math.min(options.ttlSeconds, Math.floor(notAfter / 1000) - now))
+      return { token: signer!.sign({ ...extra, sub: userId, sid: sessionId, roles: [...roles], exp: now + expiresIn }), expiresIn }
     },
     verify (token) {
       if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) throw new TokenInvalidError()

@@ -12,14 +12,14 @@ export interface Identity {
 
 export function issueTokens (reply: FastifyReply, context: PluginContext, refreshToken: string, session: Session, identity: Identity): TokenResponse {
   const { transport, cookie } = context.options
-  const accessToken = context.tokens.sign({ userId: session.userId, sessionId: session.id, roles: identity.roles, claims: identity.claims })
+  const { token: accessToken, expiresIn } = context.tokens.sign({ userId: session.userId, sessionId: session.id, roles: identity.roles, claims: identity.claims, notAfter: session.expiresAt })
   reply.header('cache-control', 'no-store')
   reply.header('pragma', 'no-cache')
   if (transport !== 'body') setRefreshCookie(reply, cookie, refreshToken, session.expiresAt)
   return {
     accessToken,
     tokenType: 'Bearer',
-    expiresIn: context.tokens.ttlSeconds,
+    expiresIn,
     sessionId: session.id,
     ...(transport !== 'cookie' && { refreshToken })
   }
