@@ -7,7 +7,7 @@
  * session's keys (all on one Redis Cluster slot) without an extra lookup. They are not secret;
  * only the 256-bit secret is, and at rest there is only its SHA-256.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHash, createHmac, randomFillSync, timingSafeEqual } from 'node:crypto'
 
 const SESSION_ID_BYTES = 16
 const SECRET_BYTES = 32
@@ -29,12 +29,30 @@ export interface RefreshTokenParts {
   secret: string
 }
 
+/**
+ * CSPRNG bytes drawn from a pool refilled 4 KiB at a time: one getrandom call per ~85 refreshes
+ * instead of two per refresh (it showed in refresh profiles). Each byte is handed out once.
+ */
+const POOL_SIZE = 4096
+const pool = Buffer.alloc(POOL_SIZE)
+let poolOffset = POOL_SIZE
+
+function randomBase64url (length: number): string {
+  if (poolOffset + length > POOL_SIZE) {
+    randomFillSync(pool)
+    poolOffset = 0
+  }
+  const value = pool.toString('base64url', poolOffset, poolOffset + length)
+  poolOffset += length
+  return value
+}
+
 export function mintSessionId (): string {
-  return randomBytes(SESSION_ID_BYTES).toString('base64url')
+  return randomBase64url(SESSION_ID_BYTES)
 }
 
 export function mintSecret (): string {
-  return randomBytes(SECRET_BYTES).toString('base64url')
+  return randomBase64url(SECRET_BYTES)
 }
 
 /** True for a user id the store accepts: a non-empty string of at most MAX_USER_ID_BYTES. */

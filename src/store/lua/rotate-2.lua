@@ -58,8 +58,12 @@ if presented == h then
   local newExpiresAt = math.min(now + tonumber(ARGV[5]), absoluteEnd)
   redis.call('SET', key, cmsgpack.pack({ ARGV[3], createdAt, now, presented, ARGV[4], older, ua, ip, cid, data }), 'PXAT', newExpiresAt)
   redis.call('ZADD', index, newExpiresAt, sid)
-  local last = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
-  redis.call('PEXPIREAT', index, tonumber(last[2]) + tonumber(ARGV[11]))
+  -- The index lives as long as its latest session (+ linger). GT only ever extends it (Redis 7+);
+  -- it treats a key without TTL as infinite, so such a key (re-created by ZADD) gets one plainly.
+  local indexExpiresAt = newExpiresAt + tonumber(ARGV[11])
+  if redis.call('PEXPIREAT', index, indexExpiresAt, 'GT') == 0 and redis.call('PTTL', index) == -1 then
+    redis.call('PEXPIREAT', index, indexExpiresAt)
+  end
   return { 'rotated', createdAt, now, newExpiresAt, ua, ip, cid, data }
 end
 
