@@ -1,7 +1,8 @@
 /**
- * Failed-login limits shared by every app instance, on an ioredis Redis or Cluster: check and
- * fail are one Lua script each (one round trip), succeed one DEL; every call fails fast with
- * StoreUnavailableError (503) like the session store.
+ * Failed-login limits shared by every app instance, on an ioredis Redis or Cluster: reserve and
+ * release are one Lua script each (one round trip); every call fails fast with
+ * StoreUnavailableError (503) like the session store. Reserve checks and counts in one script, so
+ * attempts sent at the same instant, to any number of instances, cannot all pass.
  *
  * Keys (slot strategy as in store/keys.ts: both counters of one attempt share the ip's hash tag,
  * so each script runs on one Cluster slot):
@@ -20,14 +21,14 @@ import { DEFAULT_PREFIX, validatePrefix } from './store/keys.js'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    refreshSessionsLoginFail (ipKey: string, userKey: string, ipWindowMs: number, userWindowMs: number): Result<number[], Context>
-    refreshSessionsLoginCheck (ipKey: string, userKey: string, ipMax: number, userMax: number): Result<number, Context>
+    refreshSessionsLoginReserve (ipKey: string, userKey: string, ipMax: number, userMax: number, ipWindowMs: number, userWindowMs: number): Result<number, Context>
+    refreshSessionsLoginRelease (ipKey: string, userKey: string): Result<number, Context>
   }
 }
 
 const SCRIPTS = {
-  refreshSessionsLoginFail: 'login-fail-2.lua',
-  refreshSessionsLoginCheck: 'login-check-2.lua'
+  refreshSessionsLoginReserve: 'login-reserve-2.lua',
+  refreshSessionsLoginRelease: 'login-release-2.lua'
 } as const
 
 const definitions = Object.entries(SCRIPTS).map(([name, file]) => [name, {
@@ -61,21 +62,15 @@ export class RedisLoginLimiter implements LoginLimiter {
     }
   }
 
-  async check (username: string, ip: string): Promise<number> {
+  async reserve (username: string, ip: string): Promise<number> {
     const [ipKey, userKey] = this.#keys(username, ip)
     const { perIp, perUserIp } = this.#limits
-    return await failFast(this.#redis, this.#timeoutMs, () => this.#redis.refreshSessionsLoginCheck(ipKey, userKey, perIp.max, perUserIp.max))
+    return await failFast(this.#redis, this.#timeoutMs, () => this.#redis.refreshSessionsLoginReserve(ipKey, userKey, perIp.max, perUserIp.max, perIp.windowMs, perUserIp.windowMs))
   }
 
-  async fail (username: string, ip: string): Promise<void> {
+  async release (username: string, ip: string): Promise<void> {
     const [ipKey, userKey] = this.#keys(username, ip)
-    const { perIp, perUserIp } = this.#limits
-    await failFast(this.#redis, this.#timeoutMs, () => this.#redis.refreshSessionsLoginFail(ipKey, userKey, perIp.windowMs, perUserIp.windowMs))
-  }
-
-  async succeed (username: string, ip: string): Promise<void> {
-    const [, userKey] = this.#keys(username, ip)
-    await failFast(this.#redis, this.#timeoutMs, () => this.#redis.del(userKey))
+    await failFast(this.#redis, this.#timeoutMs, () => this.#redis.refreshSessionsLoginRelease(ipKey, userKey))
   }
 
   async close (): Promise<void> {

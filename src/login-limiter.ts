@@ -3,6 +3,11 @@
  * only; @fastify/rate-limit counts every request, so a user who logs in successfully ten times
  * would lock themselves out. A success forgets the username+ip failures, not the ip's.
  *
+ * Reservation, not check-then-count: an attempt is counted (as if it failed) in the same atomic
+ * step that admits it, and a success gives it back. With a separate check before the password
+ * verify and a count after it, N attempts sent at the same instant would all pass the check
+ * before any failure was counted; with reserve, exactly `max` of them get through.
+ *
  * Counters are keyed by derived ids, never the plain username: `attemptIds` is the one place that
  * turns (username, ip) into them, for the memory and the Redis limiter alike.
  */
@@ -26,12 +31,17 @@ export const DEFAULT_LOGIN_LIMITS: Readonly<LoginLimits> = Object.freeze({
 })
 
 export interface LoginLimiter {
-  /** 0 when the attempt may proceed, else the milliseconds until it may. One round trip. */
-  check: (username: string, ip: string) => Promise<number>
-  /** Count a failed attempt against both keys. One round trip. */
-  fail: (username: string, ip: string) => Promise<void>
-  /** A successful login: forget the username+ip failures. */
-  succeed: (username: string, ip: string) => Promise<void>
+  /**
+   * Admit one attempt and count it against both keys at once, atomically: 0 when admitted (the
+   * attempt now counts as a failure until `release`), else the milliseconds until an attempt may
+   * be made (nothing is counted then). One round trip.
+   */
+  reserve: (username: string, ip: string) => Promise<number>
+  /**
+   * The admitted attempt succeeded: forget the username+ip count, and give this attempt back to
+   * the ip's count (never below 0; the ip's other failures stay counted). One round trip.
+   */
+  release: (username: string, ip: string) => Promise<void>
   close: () => Promise<void>
 }
 
@@ -112,19 +122,16 @@ export class MemoryLoginLimiter implements LoginLimiter {
     return this.#windows.size
   }
 
-  async check (username: string, ip: string): Promise<number> {
+  async reserve (username: string, ip: string): Promise<number> {
     const now = performance.now() // monotonic: a wall-clock jump neither frees nor locks anyone
+    const keys = this.#keys(username, ip)
     let wait = 0
-    for (const [key, limit] of this.#keys(username, ip)) {
+    for (const [key, limit] of keys) {
       const window = this.#live(key, now)
-      if (window !== undefined && window.count >= limit.max) wait = Math.max(wait, Math.ceil(window.resetAt - now))
+      if (window !== undefined && window.count >= limit.max) wait = Math.max(wait, Math.ceil(window.resetAt - now), 1)
     }
-    return wait
-  }
-
-  async fail (username: string, ip: string): Promise<void> {
-    const now = performance.now()
-    for (const [key, limit] of this.#keys(username, ip)) {
+    if (wait > 0) return wait
+    for (const [key, limit] of keys) {
       let window = this.#live(key, now)
       if (window === undefined) {
         window = { count: 0, resetAt: now + limit.windowMs }
@@ -136,10 +143,17 @@ export class MemoryLoginLimiter implements LoginLimiter {
       if (this.#windows.size <= this.#maxEntries) break
       this.#windows.delete(oldest)
     }
+    return 0
   }
 
-  async succeed (username: string, ip: string): Promise<void> {
-    this.#windows.delete(this.#keys(username, ip)[1][0])
+  async release (username: string, ip: string): Promise<void> {
+    const [[ipKey], [userKey]] = this.#keys(username, ip)
+    this.#windows.delete(userKey)
+    const window = this.#live(ipKey, performance.now())
+    if (window === undefined) return
+    // A counter that reaches 0 goes, as the Redis one does.
+    if (window.count <= 1) this.#windows.delete(ipKey)
+    else window.count--
   }
 
   async close (): Promise<void> {

@@ -107,12 +107,27 @@ for (const [name, store] of stores) {
     t.equal(served.events.onReuseDetected!.length, 1, 'one theft, one event')
   })
 
-  t.test(`${name}: a token two rotations back: 401 AUTH_REFRESH_REUSED (older) even inside the grace window`, async (t) => {
+  t.test(`${name}: a token two rotations back inside its grace window: 401 AUTH_REFRESH_INVALID, cookie kept, session untouched`, async (t) => {
+    // The late duplicate of a retried request (the client already holds a newer token).
     const served = await serve(t, store)
-    const { token: a, sessionId } = await httpLogin(served)
+    const { token: a } = await httpLogin(served)
     const b = (await served.post('/auth/refresh', cookie(a))).token!
     const c = (await served.post('/auth/refresh', cookie(b))).token!
-    t.ok(a !== b && b !== c && a !== c)
+    const stale = await served.post('/auth/refresh', cookie(a))
+    t.equal(stale.status, 401)
+    t.same(stale.body, INVALID)
+    t.same(stale.setCookie, [], 'no Set-Cookie: clearing would log out the tab holding the newest token')
+    t.equal(served.events.onReuseDetected, undefined, 'not theft')
+    t.equal((await served.post('/auth/refresh', cookie(c))).status, 200, 'the newest token still works')
+  })
+
+  t.test(`${name}: a token three rotations back: 401 AUTH_REFRESH_REUSED (older) even inside the grace window`, async (t) => {
+    const served = await serve(t, store)
+    const { token: a, sessionId } = await httpLogin(served)
+    const z = (await served.post('/auth/refresh', cookie(a))).token!
+    const b = (await served.post('/auth/refresh', cookie(z))).token!
+    const c = (await served.post('/auth/refresh', cookie(b))).token!
+    t.ok(a !== b && b !== c && a !== c && z !== c)
     const reused = await served.post('/auth/refresh', { ...cookie(a), 'user-agent': 'thief/2.0' })
     t.equal(reused.status, 401)
     t.same(reused.body, REUSED)

@@ -27,7 +27,14 @@ export async function buildTasksApi (config: DemoConfig, serverOptions: FastifyS
 
   let redis: Redis | Cluster | undefined
   if (config.redisClusterNodes !== null) {
-    redis = new Cluster(config.redisClusterNodes, { enableOfflineQueue: false, redisOptions: { maxRetriesPerRequest: 0 } })
+    // What the README recommends for failovers: no command re-sent after its 503.
+    redis = new Cluster(config.redisClusterNodes, {
+      enableOfflineQueue: false,
+      retryDelayOnFailover: 0,
+      retryDelayOnClusterDown: 0,
+      clusterRetryStrategy: () => 100,
+      redisOptions: { maxRetriesPerRequest: 0, retryStrategy: () => 100 }
+    })
   } else if (config.redisUrl !== null) {
     redis = new Redis(config.redisUrl, { enableOfflineQueue: false })
   }

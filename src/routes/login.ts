@@ -1,6 +1,10 @@
 /**
  * POST /login: failed-attempt limits, argon2id with a dummy verify for unknown users (same time,
  * same answer), rehash of weaker hashes, then a new session.
+ *
+ * The attempt is reserved (counted) before the password is verified and given back on success,
+ * so parallel attempts cannot all pass the limit before any failure is counted. An attempt that
+ * throws (findUser or the verify failing) stays counted: failing closed.
  */
 import type { FastifyInstance } from 'fastify'
 import type { PluginContext } from '../context.js'
@@ -28,7 +32,7 @@ export function loginRoute (fastify: FastifyInstance, context: PluginContext): v
     }
 
     if (limiter !== null) {
-      const waitMs = await limiter.check(username, ip)
+      const waitMs = await limiter.reserve(username, ip)
       if (waitMs > 0) {
         const seconds = Math.max(1, Math.ceil(waitMs / 1000))
         await failed('rate-limited')
@@ -48,11 +52,11 @@ export function loginRoute (fastify: FastifyInstance, context: PluginContext): v
       reason = 'disabled'
     }
     if (reason !== null || user === null || user === undefined) {
-      await limiter?.fail(username, ip)
+      // Already counted by reserve.
       await failed(reason ?? 'unknown-user')
       throw new InvalidCredentialsError()
     }
-    await limiter?.succeed(username, ip)
+    await limiter?.release(username, ip)
 
     const userId = String(user.id)
     if (passwords.needsRehash(user.passwordHash)) {

@@ -39,7 +39,9 @@ export function refreshRoute (fastify: FastifyInstance, context: PluginContext):
       throw new RefreshReusedError()
     }
     if (result.outcome !== 'rotated' && result.outcome !== 'grace') {
-      clearRefreshCookie(reply, options)
+      // A stale duplicate comes from a client that already holds a newer token: clearing the
+      // (shared) cookie would log out the tab that got it.
+      if (result.outcome !== 'stale') clearRefreshCookie(reply, options)
       throw new RefreshInvalidError()
     }
 

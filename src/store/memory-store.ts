@@ -20,6 +20,8 @@ interface SessionRecord {
   createdAt: number
   /** 0 until the first rotation, as in the Redis record. */
   rotatedAt: number
+  /** When older[0] was retired (the rotation before the last); 0: none. */
+  previousRotatedAt: number
   userAgent: string
   ip: string
   clientId: string
@@ -74,6 +76,7 @@ export class MemoryStore implements SessionStore {
       older: [],
       createdAt: now,
       rotatedAt: 0,
+      previousRotatedAt: 0,
       userAgent: clip(metadata.userAgent, MAX_USER_AGENT_LENGTH),
       ip: clip(metadata.ip, MAX_IP_LENGTH),
       clientId: clip(metadata.clientId, MAX_CLIENT_ID_LENGTH),
@@ -112,6 +115,7 @@ export class MemoryStore implements SessionStore {
       const successor = mintSecret()
       if (record.previous !== null) {
         record.older = [record.previous.subarray(0, OLDER_SECRET_FINGERPRINT_BYTES), ...record.older].slice(0, OLDER_SECRETS_REMEMBERED)
+        record.previousRotatedAt = record.rotatedAt
       }
       record.previous = presented
       record.newest = hashSecret(successor)
@@ -130,7 +134,9 @@ export class MemoryStore implements SessionStore {
       this.#announce([sessionId])
       return { outcome: 'reused', userId, sessionId, reuse: 'predecessor' }
     }
-    if (isOlder(record, presented)) {
+    const olderIndex = olderPosition(record, presented)
+    if (olderIndex === 0 && now - record.previousRotatedAt <= this.#limits.reuseGraceMs) return { outcome: 'stale', userId, sessionId }
+    if (olderIndex !== -1) {
       this.#remove(user, sessionId)
       this.#announce([sessionId])
       return { outcome: 'reused', userId, sessionId, reuse: 'older' }
@@ -267,9 +273,13 @@ export class MemoryStore implements SessionStore {
   }
 }
 
-function isOlder (record: SessionRecord, presented: Buffer): boolean {
+function olderPosition (record: SessionRecord, presented: Buffer): number {
   const fingerprint = presented.subarray(0, OLDER_SECRET_FINGERPRINT_BYTES)
-  return record.older.some((older) => older.equals(fingerprint))
+  return record.older.findIndex((older) => older.equals(fingerprint))
+}
+
+function isOlder (record: SessionRecord, presented: Buffer): boolean {
+  return olderPosition(record, presented) !== -1
 }
 
 /** Redis sorted-set order: by score, then by member. */

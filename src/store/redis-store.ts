@@ -117,6 +117,7 @@ export class RedisStore implements SessionStore {
         return { outcome, userId, sessionId, reuse: String(reply[1]) === 'older' ? 'older' : 'predecessor' }
       case 'missing':
       case 'expired':
+      case 'stale':
         return { outcome, userId, sessionId }
       default:
         return { outcome: 'invalid' }

@@ -56,6 +56,12 @@ export type RotateResult =
   | { outcome: 'grace', token: string, session: Session }
   /** A retired token after its grace window: the whole session has been revoked. */
   | { outcome: 'reused', userId: string, sessionId: string, reuse: ReuseKind }
+  /**
+   * The token retired by the rotation before the last, presented within that rotation's grace
+   * window: a late duplicate of a request that was retried (e.g. after a store timeout), not
+   * theft. Refused; the session is untouched.
+   */
+  | { outcome: 'stale', userId: string, sessionId: string }
   /** Malformed token, wrong secret, or a session of another client. */
   | { outcome: 'invalid' }
   /** No such session (never existed, revoked, evicted, or long expired). */

@@ -119,14 +119,39 @@ export function storeContract (t: Test, makeStores: MakeStores): void {
     t.equal(await store.isLive(userId, session.id), false)
   })
 
-  t.test('reuse of an older token (inside or outside the grace window) revokes the session', async (t) => {
+  t.test('reuse of an older token after its grace window revokes the session', async (t) => {
+    const store = await one({ reuseGraceMs: 150 })
+    const userId = newUser()
+    const { token: t0, session } = await store.create(userId)
+    const t1 = tokenOf(t, await store.rotate(t0))
+    const t2 = tokenOf(t, await store.rotate(t1))
+    await sleep(300)
+    t.same(await store.rotate(t0), { outcome: 'reused', userId, sessionId: session.id, reuse: 'older' })
+    t.equal((await store.rotate(t2)).outcome, 'missing', 'the newest token is dead')
+  })
+
+  t.test('a token two rotations old inside its grace window is stale: refused, the session untouched', async (t) => {
+    // The late duplicate of a retried request: the client timed out, retried with t0 (grace ->
+    // t1), refreshed again (t2), and only then did the first t0 reach the store.
     const store = await one()
     const userId = newUser()
     const { token: t0, session } = await store.create(userId)
     const t1 = tokenOf(t, await store.rotate(t0))
     const t2 = tokenOf(t, await store.rotate(t1))
+    t.same(await store.rotate(t0), { outcome: 'stale', userId, sessionId: session.id })
+    t.equal((await store.rotate(t1)).outcome, 'grace', 'the predecessor still gets the grace reply')
+    t.equal((await store.rotate(t2)).outcome, 'rotated', 'the newest token works')
+  })
+
+  t.test('a token three rotations old is reuse even inside the grace window', async (t) => {
+    const store = await one()
+    const userId = newUser()
+    const { token: t0, session } = await store.create(userId)
+    const t1 = tokenOf(t, await store.rotate(t0))
+    const t2 = tokenOf(t, await store.rotate(t1))
+    const t3 = tokenOf(t, await store.rotate(t2))
     t.same(await store.rotate(t0), { outcome: 'reused', userId, sessionId: session.id, reuse: 'older' })
-    t.equal((await store.rotate(t2)).outcome, 'missing', 'the newest token is dead')
+    t.equal((await store.rotate(t3)).outcome, 'missing')
   })
 
   t.test('older tokens are remembered across many rotations', async (t) => {
@@ -134,7 +159,7 @@ export function storeContract (t: Test, makeStores: MakeStores): void {
     const userId = newUser()
     const chain = [(await store.create(userId)).token]
     for (let i = 0; i < 6; i++) chain.push(tokenOf(t, await store.rotate(chain.at(-1)!)))
-    const result = await store.rotate(chain[1]!)
+    const result = await store.rotate(chain[1]!) // five rotations old
     t.equal(result.outcome, 'reused')
     t.equal(result.outcome === 'reused' && result.reuse, 'older')
   })

@@ -15,6 +15,8 @@ Reply:
   { 'rotated', createdAt, lastUsedAt, expiresAt, userAgent, ip, clientId, data }
   { 'grace',   createdAt, lastUsedAt, expiresAt, userAgent, ip, clientId, data, sealedSuccessor }
   { 'reused', 'predecessor' | 'older' }   (the session is gone)
+  { 'stale' }   the token retired by the rotation before the last, inside that rotation's grace
+               window: a late duplicate of a retried request; refused, the session untouched
   { 'invalid' } | { 'missing' } | { 'expired' }
 ]]
 local time = redis.call('TIME')
@@ -31,7 +33,8 @@ if not packed then
   return { 'missing' }
 end
 
-local h, createdAt, lastUsed, p, sealed, older, ua, ip, cid, data = unpack(cmsgpack.unpack(packed))
+local h, createdAt, rotatedAt, p, sealed, older, ua, ip, cid, data, previousRotatedAt = unpack(cmsgpack.unpack(packed))
+local lastUsed = rotatedAt
 if lastUsed == 0 then lastUsed = createdAt end
 local absoluteEnd = createdAt + tonumber(ARGV[6])
 local expiresAt = math.min(lastUsed + tonumber(ARGV[5]), absoluteEnd)
@@ -54,9 +57,13 @@ if cid ~= ARGV[8] then return { 'invalid' } end
 
 if presented == h then
   local fpBytes = tonumber(ARGV[9])
-  if p ~= '' then older = string.sub(string.sub(p, 1, fpBytes) .. older, 1, fpBytes * tonumber(ARGV[10])) end
+  -- The predecessor joins the older fingerprints; when it was retired is kept for 'stale'.
+  if p ~= '' then
+    older = string.sub(string.sub(p, 1, fpBytes) .. older, 1, fpBytes * tonumber(ARGV[10]))
+    previousRotatedAt = rotatedAt
+  end
   local newExpiresAt = math.min(now + tonumber(ARGV[5]), absoluteEnd)
-  redis.call('SET', key, cmsgpack.pack({ ARGV[3], createdAt, now, presented, ARGV[4], older, ua, ip, cid, data }), 'PXAT', newExpiresAt)
+  redis.call('SET', key, cmsgpack.pack({ ARGV[3], createdAt, now, presented, ARGV[4], older, ua, ip, cid, data, previousRotatedAt or 0 }), 'PXAT', newExpiresAt)
   redis.call('ZADD', index, newExpiresAt, sid)
   -- The index lives as long as its latest session (+ linger). GT only ever extends it (Redis 7+);
   -- it treats a key without TTL as infinite, so such a key (re-created by ZADD) gets one plainly.
@@ -79,6 +86,9 @@ local fpBytes = tonumber(ARGV[9])
 local fingerprint = string.sub(presented, 1, fpBytes)
 for i = 1, #older, fpBytes do
   if string.sub(older, i, i + fpBytes - 1) == fingerprint then
+    -- The first older one was retired at previousRotatedAt: inside that grace window it is a late
+    -- duplicate (a request retried after a timeout), not theft.
+    if i == 1 and now - (previousRotatedAt or 0) <= tonumber(ARGV[7]) then return { 'stale' } end
     revokeAsReused()
     return { 'reused', 'older' }
   end
