@@ -33,7 +33,7 @@ export async function buildTasksApi (config: DemoConfig, serverOptions: FastifyS
       retryDelayOnFailover: 0,
       retryDelayOnClusterDown: 0,
       clusterRetryStrategy: () => 100,
-      redisOptions: { maxRetriesPerRequest: 0, retryStrategy: () => 100 }
+      redisOptions: { maxRetriesPerRequest: 0 }
     })
   } else if (config.redisUrl !== null) {
     redis = new Redis(config.redisUrl, { enableOfflineQueue: false })
