@@ -72,6 +72,8 @@ export function parseConfig (argv: string[]): BenchConfig {
   }
 }
 
+const QUICK_PROFILE_DEADLINE_MS = 140_000
+
 const log = (line: string): void => { process.stderr.write(`${line}\n`) }
 
 function describe (m: Measurement): string {
@@ -89,6 +91,8 @@ export async function runBench (config: BenchConfig): Promise<Report> {
   const admin = redisServer === null ? null : new Redis(redisServer.url)
   const rounds: Array<Map<ScenarioId, Measurement>> = []
   const profiles: ProfiledScenario[] = []
+  const skippedProfiles: ScenarioId[] = []
+  const failures: Report['failures'] = []
   let memory: MemoryPerSession[] = []
   try {
     for (let round = 0; round < config.rounds; round++) {
@@ -97,29 +101,46 @@ export async function runBench (config: BenchConfig): Promise<Report> {
       const results = new Map<ScenarioId, Measurement>()
       for (const scenario of order) {
         const t0 = Date.now()
-        const m = await measure(scenario, { warmupS: config.warmupS, measureS: config.measureS, tokens: config.tokens, redisUrl: redisServer?.url ?? null, admin })
-        results.set(scenario.id, m)
-        log(`[round ${round + 1}/${config.rounds}] ${scenario.id.padEnd(8)} ${describe(m)} (${((Date.now() - t0) / 1000).toFixed(1)} s)`)
+        const label = `[round ${round + 1}/${config.rounds}] ${scenario.id.padEnd(8)}`
+        try {
+          const m = await measure(scenario, { warmupS: config.warmupS, measureS: config.measureS, tokens: config.tokens, redisUrl: redisServer?.url ?? null, admin })
+          results.set(scenario.id, m)
+          log(`${label} ${describe(m)} (${((Date.now() - t0) / 1000).toFixed(1)} s)`)
+        } catch (error) {
+          // One broken scenario must not cost the others' numbers: it is reported instead.
+          failures.push({ what: `${scenario.id}, round ${round + 1}`, message: (error as Error).message })
+          log(`${label} FAILED: ${(error as Error).message.split('\n')[0]}`)
+        }
       }
       rounds.push(results)
     }
 
-    const draft: Report = { config, env, rounds, scenarios, profiles, memory, seconds: 0, loadAverageAfter: [] }
+    const draft: Report = { config, env, rounds, scenarios, profiles, skippedProfiles, failures, memory, seconds: 0, loadAverageAfter: [] }
     if (config.profile) {
       const dir = `${REPO_ROOT}bench/profiles`
       rmSync(dir, { recursive: true, force: true })
       mkdirSync(dir, { recursive: true })
       for (const id of scenariosToProfile(draft)) {
+        // --quick promises the whole run within 3 minutes: a profile takes ~10 s, the memory figure ~10 s more.
+        if (config.quick && Date.now() - started > QUICK_PROFILE_DEADLINE_MS) {
+          skippedProfiles.push(id)
+          continue
+        }
         const scenario = scenarios.find((s) => s.id === id)!
         const scenarioDir = `${dir}/${id}`
         log(`[profile] ${id} under node --cpu-prof`)
-        // Shorter than a measured run: a profile needs a few thousand samples, not a stable median.
-        const m = await measure(scenario, { warmupS: Math.min(config.warmupS, 1), measureS: config.quick ? 2 : 5, tokens: config.tokens, redisUrl: redisServer?.url ?? null, admin, cpuProfileDir: scenarioDir })
-        const main = mainThreadProfile(scenarioDir)
-        const file = `${dir}/${id}.cpuprofile`
-        renameSync(main, file)
-        rmSync(scenarioDir, { recursive: true, force: true })
-        profiles.push({ id, file: `bench/profiles/${id}.cpuprofile`, measurement: m, summary: summarizeProfile(file, m.window ?? null) })
+        try {
+          // Shorter than a measured run: a profile needs a few thousand samples, not a stable median.
+          const m = await measure(scenario, { warmupS: Math.min(config.warmupS, 1), measureS: config.quick ? 2 : 5, tokens: config.tokens, redisUrl: redisServer?.url ?? null, admin, cpuProfileDir: scenarioDir })
+          const file = `${dir}/${id}.cpuprofile`
+          renameSync(mainThreadProfile(scenarioDir), file)
+          profiles.push({ id, file: `bench/profiles/${id}.cpuprofile`, measurement: m, summary: summarizeProfile(file, m.window ?? null) })
+        } catch (error) {
+          failures.push({ what: `profile of ${id}`, message: (error as Error).message })
+          log(`[profile] ${id} FAILED: ${(error as Error).message.split('\n')[0]}`)
+        } finally {
+          rmSync(scenarioDir, { recursive: true, force: true })
+        }
       }
     }
   } finally {
@@ -129,19 +150,21 @@ export async function runBench (config: BenchConfig): Promise<Report> {
 
   if (config.memorySessions > 0) {
     log(`[memory] ${config.memorySessions} sessions, 10 per user and 1 per user`)
-    memory = [await measureMemoryPerSession(10, config.memorySessions), await measureMemoryPerSession(1, config.memorySessions)]
+    try {
+      memory = [await measureMemoryPerSession(10, config.memorySessions), await measureMemoryPerSession(1, config.memorySessions)]
+    } catch (error) {
+      failures.push({ what: 'memory per session', message: (error as Error).message })
+      log(`[memory] FAILED: ${(error as Error).message.split('\n')[0]}`)
+    }
   }
-  return { config, env, rounds, scenarios, profiles, memory, seconds: (Date.now() - started) / 1000, loadAverageAfter: os.loadavg() }
+  return { config, env, rounds, scenarios, profiles, skippedProfiles, failures, memory, seconds: (Date.now() - started) / 1000, loadAverageAfter: os.loadavg() }
 }
 
-/** The scenario behind each missed target and its baseline (renderReport decides what is missed). */
+/** The scenarios behind the missed targets, then their baselines (renderReport decides what is missed). */
 function scenariosToProfile (draft: Report): ScenarioId[] {
-  const ids = new Set<ScenarioId>()
-  for (const target of renderReport(draft, { targetsOnly: true }).targets) {
-    if (target.met !== false) continue
-    for (const id of [target.profile, target.baseline]) if (id != null && draft.scenarios.some((s) => s.id === id)) ids.add(id)
-  }
-  return [...ids]
+  const missed = renderReport(draft, { targetsOnly: true }).targets.filter((t) => t.met === false)
+  const ids = [...missed.map((t) => t.profile), ...missed.map((t) => t.baseline)]
+  return [...new Set(ids)].filter((id): id is ScenarioId => id != null && draft.scenarios.some((s) => s.id === id))
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -152,4 +175,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   writeFileSync(config.out, markdown)
   for (const t of targets) log(`${t.met === true ? 'met   ' : t.met === false ? 'MISSED' : 'n/a   '} ${t.text}: ${t.measured}`)
   log(`wrote ${config.out} in ${report.seconds.toFixed(0)} s`)
+  if (report.failures.length > 0) {
+    log(`${report.failures.length} part(s) failed: see the Failures section of ${config.out}`)
+    process.exitCode = 1
+  }
 }

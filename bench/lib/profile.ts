@@ -8,6 +8,7 @@ import { REPO_ROOT } from './spawn.js'
 interface ProfileNode {
   id: number
   callFrame: { functionName: string, url: string, lineNumber: number }
+  children?: number[]
 }
 interface CpuProfile { nodes: ProfileNode[], startTime: number, endTime: number, samples: number[], timeDeltas: number[] }
 
@@ -28,6 +29,10 @@ export interface ProfileSummary {
   busyMs: number
   owners: ProfileShare[]
   functions: ProfileShare[]
+  /** ms with one of our src/ functions on the stack: our code and everything it calls (crypto, ioredis, fast-jwt...). */
+  oursInclusiveMs: number
+  /** Our functions by inclusive time. */
+  oursInclusive: ProfileShare[]
 }
 
 export const OURS = 'fastify-refresh-sessions (src/)'
@@ -64,6 +69,10 @@ function where (frame: ProfileNode['callFrame']): string {
 export function summarizeProfile (file: string, window: { fromUs: number, toUs: number } | null = null, top = 12): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile
   const frames = new Map(profile.nodes.map((node) => [node.id, node.callFrame]))
+  const parents = new Map<number, number>()
+  for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node.id)
+  const oursInclusive = new Map<string, number>()
+  let oursInclusiveMs = 0
   const owners = new Map<string, number>()
   const functions = new Map<string, number>()
   let idleMs = 0
@@ -85,11 +94,20 @@ export function summarizeProfile (file: string, window: { fromUs: number, toUs: 
     owners.set(owner, (owners.get(owner) ?? 0) + ms)
     const key = `${where(frame)} [${owner}]`
     functions.set(key, (functions.get(key) ?? 0) + ms)
+    const seen = new Set<string>()
+    for (let node: number | undefined = id; node !== undefined; node = parents.get(node)) {
+      const f = frames.get(node)!
+      if (ownerOf(f) !== OURS || f.functionName === '') continue
+      const name = where(f)
+      if (!seen.has(name)) oursInclusive.set(name, (oursInclusive.get(name) ?? 0) + ms)
+      seen.add(name)
+    }
+    if (seen.size > 0) oursInclusiveMs += ms
   })
   const busyMs = totalMs - idleMs
   const ranked = (map: Map<string, number>, limit: number): ProfileShare[] => [...map]
     .sort((a, b) => b[1] - a[1])
     .slice(0, limit)
     .map(([name, ms]) => ({ name, ms, share: busyMs > 0 ? ms / busyMs : 0 }))
-  return { totalMs, busyMs, owners: ranked(owners, Number.POSITIVE_INFINITY), functions: ranked(functions, top) }
+  return { totalMs, busyMs, owners: ranked(owners, Number.POSITIVE_INFINITY), functions: ranked(functions, top), oursInclusiveMs, oursInclusive: ranked(oursInclusive, top) }
 }

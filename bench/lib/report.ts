@@ -15,6 +15,10 @@ export interface Report {
   rounds: Array<Map<ScenarioId, Measurement>>
   scenarios: readonly Scenario[]
   profiles: ProfiledScenario[]
+  /** Missed targets' scenarios not profiled, to keep --quick within its time. */
+  skippedProfiles: ScenarioId[]
+  /** Parts of the run that threw (a scenario that did not start, a profile, the memory figure). */
+  failures: Array<{ what: string, message: string }>
   memory: MemoryPerSession[]
   seconds: number
   loadAverageAfter: number[]
@@ -44,6 +48,9 @@ export const serverCpu = (m: Measurement): number => m.serverCpuUs === undefined
 export const redisCpu = (m: Measurement): number => m.redisCpuUs === undefined ? Number.NaN : m.redisCpuUs / served(m)
 /** Server and Redis together: what one response costs the machine, the load generator aside. */
 export const totalCpu = (m: Measurement): number => serverCpu(m) + (m.redisCpuUs === undefined ? 0 : redisCpu(m))
+/** Commands the server's Redis client sent per response: its round trips. */
+export const redisTrips = (m: Measurement): number => m.redisSent === undefined ? Number.NaN : Object.values(m.redisSent).reduce((a, b) => a + b, 0) / served(m)
+const tripNames = (ms: Measurement[]): string => [...new Set(ms.flatMap((m) => Object.keys(m.redisSent ?? {})))].map((n) => n.toUpperCase()).join(', ')
 /** Cores the server process kept busy during the measured run. */
 const serverCores = (m: Measurement): number => m.serverCpuUs === undefined ? Number.NaN : m.serverCpuUs / (m.seconds * 1e6)
 
@@ -76,6 +83,21 @@ export function renderReport (report: Report, options: { targetsOnly?: boolean }
     line()
   }
 
+  if (report.failures.length > 0) {
+    line('## Failures')
+    line()
+    line('These parts of the run failed; the figures that need them are n/a below.')
+    line()
+    for (const failure of report.failures) {
+      line(`- **${failure.what}**:`)
+      line()
+      line('  ```text')
+      for (const text of failure.message.split('\n').slice(0, 20)) line(`  ${text}`)
+      line('  ```')
+    }
+    line()
+  }
+
   line('## Machine and software')
   line()
   line('| | |')
@@ -103,14 +125,16 @@ export function renderReport (report: Report, options: { targetsOnly?: boolean }
 
   line('## Results')
   line()
-  line('| id | scenario | req/s | p50 ms | p99 ms | server CPU µs/req | server cores busy | Redis CPU µs/req | requests | errors / timeouts / non-2xx |')
-  line('|---|---|---|---|---|---|---|---|---|---|')
+  line('| id | scenario | req/s | p50 ms | p99 ms | server CPU µs/req | server cores busy | Redis CPU µs/req | Redis round trips/req | requests | errors / timeouts / non-2xx |')
+  line('|---|---|---|---|---|---|---|---|---|---|---|')
   for (const scenario of report.scenarios) {
     const ms_ = of(scenario.id)
     if (ms_.length === 0) continue
     const faults = `${sum(ms_, (m) => m.errors)} / ${sum(ms_, (m) => m.timeouts)} / ${sum(ms_, (m) => m.non2xx)}`
     const redis = median(scenario.id, redisCpu)
-    line(`| ${scenario.id} | ${scenario.title} | ${formatSpread(median(scenario.id, (m) => m.rps))} | ${formatSpread(median(scenario.id, (m) => m.p50), 1)} | ${formatSpread(median(scenario.id, (m) => m.p99), 1)} | ${formatSpread(median(scenario.id, serverCpu), 1)} | ${formatSpread(median(scenario.id, serverCores), 2)} | ${redis.n === 0 ? '' : formatSpread(redis, 1)} | ${formatNumber(sum(ms_, (m) => m.total))} | ${faults} |`)
+    const trips = median(scenario.id, redisTrips)
+    const tripCell = trips.n === 0 ? '' : `${formatSpread(trips, 2)} (${tripNames(ms_)})`
+    line(`| ${scenario.id} | ${scenario.title} | ${formatSpread(median(scenario.id, (m) => m.rps))} | ${formatSpread(median(scenario.id, (m) => m.p50), 1)} | ${formatSpread(median(scenario.id, (m) => m.p99), 1)} | ${formatSpread(median(scenario.id, serverCpu), 1)} | ${formatSpread(median(scenario.id, serverCores), 2)} | ${redis.n === 0 ? '' : formatSpread(redis, 1)} | ${tripCell} | ${formatNumber(sum(ms_, (m) => m.total))} | ${faults} |`)
   }
   const p5 = of('P5')
   if (p5.length > 0) {
@@ -119,7 +143,7 @@ export function renderReport (report: Report, options: { targetsOnly?: boolean }
   }
   line()
 
-  line('Server CPU is `process.cpuUsage()` of the server process over the measured run (every thread: argon2\'s pool too) divided by its responses; "cores busy" is the same CPU over the run\'s seconds. Redis CPU is `INFO cpu` (`used_cpu_user` + `used_cpu_sys`) over the same run. When a server keeps less than one core busy, it was waiting on something else (the load generator or Redis, which share this machine\'s cores): its req/s is then a reading of the machine, and CPU per request is the comparison that carries over to a bigger one.')
+  line('Server CPU is `process.cpuUsage()` of the server process over the measured run (every thread: argon2\'s pool too) divided by its responses; "cores busy" is the same CPU over the run\'s seconds. Redis CPU is `INFO cpu` (`used_cpu_user` + `used_cpu_sys`) over the same run. Round trips are the commands the server\'s ioredis client sent over the run (a script is one), per response. When a server keeps less than one core busy, it was waiting on something else (the load generator or Redis, which share this machine\'s cores): its req/s is then a reading of the machine, and CPU per request is the comparison that carries over to a bigger one.')
   line()
   line('## Ratios (same round)')
   line()
@@ -153,7 +177,7 @@ export function renderReport (report: Report, options: { targetsOnly?: boolean }
   for (const t of targets) line(`| ${t.text} | ${t.measured} | ${t.met === null ? 'not measured' : t.met ? 'yes' : '**no**'} |`)
   line()
 
-  renderFindings(report, targets, median, line)
+  renderFindings(report, targets, median, of, line)
   renderRefreshCommands(report, of('P3'), line)
   renderMemory(report, line)
   renderProfiles(report, targets, line)
@@ -163,7 +187,7 @@ export function renderReport (report: Report, options: { targetsOnly?: boolean }
 }
 
 /** What the counters say about each missed target, from this run's numbers. */
-function renderFindings (report: Report, targets: TargetCheck[], median: (id: ScenarioId, pick: (m: Measurement) => number) => Spread, line: (text?: string) => void): void {
+function renderFindings (report: Report, targets: TargetCheck[], median: (id: ScenarioId, pick: (m: Measurement) => number) => Spread, of: (id: ScenarioId) => Measurement[], line: (text?: string) => void): void {
   const missed = targets.filter((t) => t.met === false)
   if (missed.length === 0) return
   const cores = report.env.cores
@@ -178,7 +202,9 @@ function renderFindings (report: Report, targets: TargetCheck[], median: (id: Sc
       const busy = med(a, serverCores)
       const bound = busy < 0.9 ? ` The ${a} server kept only ${formatNumber(busy, 2)} cores busy: on ${cores} cores shared with autocannon${a === 'P1' ? '' : ' and Redis'}, the run was bound by the machine, not by the server.` : ''
       const redis = Number.isNaN(med(a, redisCpu)) ? '' : `, Redis ${f1(med(a, redisCpu))} µs against ${f1(med(b, redisCpu))} µs`
-      line(`- **${t.text}**: ${t.measured}. Per request, the ${a} server used ${f1(med(a, serverCpu))} µs of CPU against ${f1(med(b, serverCpu))} µs for ${b}${redis}.${bound}${a === 'P3' ? ' The floor\'s script is `return ARGV[1]`; ours runs TIME, GET, SET, ZADD, ZRANGE and PEXPIREAT with a msgpack unpack and pack, and the plugin mints and hashes a secret, seals the successor, signs the JWT and serializes a schema\'d response: see the profile below for the split.' : ''}`)
+      const trips = (id: ScenarioId): string => `${formatNumber(med(id, redisTrips), 2)} (${tripNames(of(id))})`
+      const design = a === 'P2' ? ` Redis round trips per request: ${trips('P2')} for P2, ${trips('B2')} for B2. Where both make one, that round trip and the HTTP work around it are most of either\'s cost, and 1.5× needs fewer round trips (the revocation feed), not a faster one.` : ''
+      line(`- **${t.text}**: ${t.measured}. Per request, the ${a} server used ${f1(med(a, serverCpu))} µs of CPU against ${f1(med(b, serverCpu))} µs for ${b}${redis}.${bound}${design}${a === 'P3' ? ' The floor\'s script is `return ARGV[1]`; ours runs TIME, GET, SET, ZADD, ZRANGE and PEXPIREAT with a msgpack unpack and pack, and the plugin mints and hashes a secret, seals the successor, signs the JWT and serializes a schema\'d response: see the profile below for the split.' : ''}`)
     } else if (t.profile === 'P4') {
       line(`- **${t.text}**: ${t.measured}. Both figures are bounded by argon2 on the thread pool; P4-raw runs in a separate process at another moment, so on a shared machine the ratio moves with the other load. CPU per login against CPU per raw verify is the steadier comparison.`)
     } else if (t.profile === 'P5') {
@@ -286,7 +312,7 @@ function renderMemory (report: Report, line: (text?: string) => void): void {
   line('|---|---|---|')
   for (const m of report.memory) line(`| ${m.sessionsPerUser} | ${formatNumber(m.afterLogin)} | ${formatNumber(m.afterRotation)} |`)
   line()
-  line('Where the bytes go, for one session (`MEMORY USAGE`, which counts the key name, the value and Redis\' own overhead; `used_memory` adds the main and expires dictionary entries, about 50 B more per key):')
+  line('Where the bytes go, for one session (`MEMORY USAGE`, which counts the key name, the value and Redis\' own overhead per key; the `used_memory` figures above are larger than the sum, since the expires dictionary and the hash tables\' buckets are not in it):')
   line()
   line('| sessions per user | key name | record (msgpack) after login → rotation | record key, MEMORY USAGE | its user\'s index key, MEMORY USAGE |')
   line('|---|---|---|---|---|')
@@ -308,10 +334,14 @@ const GROUPS: Array<[string, (owner: string) => boolean]> = [
 ]
 
 function renderProfiles (report: Report, targets: TargetCheck[], line: (text?: string) => void): void {
-  if (report.profiles.length === 0) return
+  if (report.profiles.length === 0 && report.skippedProfiles.length === 0) return
   const profiled = new Map(report.profiles.map((p) => [p.id, p]))
   line('## Profiles of the missed targets')
   line()
+  if (report.skippedProfiles.length > 0) {
+    line(`Not profiled in this quick run, to keep it within 3 minutes: ${report.skippedProfiles.join(', ')} (the full run profiles every missed target and its baseline).`)
+    line()
+  }
   line('Each profiled scenario ran again under `node --cpu-prof` (same load, a shorter run); only the samples inside the measured window count (start-up and minting do not). A profile covers the server\'s JS thread: argon2 runs on libuv\'s thread pool and shows here only as idle time. Self time by the owner of the code; "per request" divides it by the responses of that run, so a scenario and its baseline compare directly. Raw profiles: `bench/profiles/` (git-ignored; open them in Chrome DevTools or speedscope).')
   line()
   const done = new Set<ScenarioId>()
@@ -345,6 +375,13 @@ function renderProfiles (report: Report, targets: TargetCheck[], line: (text?: s
       const totalB = 1000 * base.summary.busyMs / Math.max(1, base.measurement.total)
       line(`| **all** | **${formatNumber(totalA, 1)}** | **${formatNumber(totalB, 1)}** | **${totalA - totalB >= 0 ? '+' : ''}${formatNumber(totalA - totalB, 1)}** |`)
     }
+    line()
+    const perReq = (msValue: number): string => formatNumber(1000 * msValue / Math.max(1, main.measurement.total), 1)
+    line(`With one of our functions on the stack (our code and all it calls: crypto, ioredis, fast-jwt, Fastify's reply): ${perReq(main.summary.oursInclusiveMs)} µs per request, ${formatNumber(main.summary.busyMs > 0 ? 100 * main.summary.oursInclusiveMs / main.summary.busyMs : 0)} % of the busy time. By our function, inclusive:`)
+    line()
+    line('| our function (inclusive) | µs per request |')
+    line('|---|---|')
+    for (const fn of main.summary.oursInclusive.slice(0, 10)) line(`| \`${fn.name}\` | ${perReq(fn.ms)} |`)
     line()
     line(`| hottest functions in ${main.id} (self time) | ms | share of busy time |`)
     line('|---|---|---|')
@@ -390,7 +427,7 @@ function renderNotes (line: (text?: string) => void): void {
   line()
   line('- **B1, P1, P6** carry 1 000 distinct live access tokens (1 000 users, one session each), round-robin over all connections. P1 and P6 mint theirs through real logins (`app.inject`, argon2 with m=1024 t=1 p=1 so that minting takes a second); B1 signs the same claims (`sub`, `sid`, `roles`, 15 min) with @fastify/jwt. Both guard `/me` with a preHandler. Our `authenticate` caches verified tokens (bounded by `exp`); @fastify/jwt verifies every time by default.')
   line('- **B2** is @fastify/session with connect-redis on ioredis, `saveUninitialized: false`, `rolling: false`: reading the session is one Redis GET per request. 1 000 session cookies are created at start.')
-  line('- **P2** is P1 with `authenticateSession`: one Redis EXISTS per request on top of the token check.')
+  line('- **P2** is P1 with `authenticateSession` on the Redis store: the token check plus the session-liveness check (a Redis EXISTS, unless the revocation feed answers; the round-trips column shows what happened). Its tokens are minted right after the app is ready.')
   line('- **P3** walks one real rotation chain per connection: a connection takes a fresh refresh token (from 1 000 minted at start) on its first request, then always sends the refresh cookie of the last response (autocannon `setupRequest` / `onResponse` with the per-connection request context). A response without a new cookie ends the chain and counts as broken. **P3-floor** answers the same request with one EVALSHA of `return ARGV[1]`, one fast-jwt HS256 sign and one Set-Cookie, and is walked in the same way.')
   line('- **P4** logs in users whose stored hashes have the default argon2id parameters (m=19456, t=2, p=1), with the Redis store and login limiter. **P4-raw** is `argon2.verify` of such a hash in a process of its own with 50 verifies in flight, on the same default libuv pool of 4 threads.')
   line('- **P5** is one process serving P1\'s `/me` (1 000 tokens, 50 connections) while a second autocannon sends P4-style logins (50 connections). The /me tokens are minted at start by users with cheap hashes; the login load uses other users whose stored hashes have the default parameters, so every login costs what a P4 login does.')

@@ -59,6 +59,8 @@ export interface Measurement extends LoadResult {
   serverCpuUs?: number
   /** CPU redis-server used over the measured run (INFO cpu), µs; Redis scenarios only. */
   redisCpuUs?: number
+  /** Commands the server's Redis client sent over the measured run (round trips), by name. */
+  redisSent?: Record<string, number>
   /** P5: the login load that ran beside the /me load. */
   login?: LoadResult
   redis?: RefreshRedisStats
@@ -74,7 +76,7 @@ export interface MeasureOptions {
   /** Sessions / tokens each scenario mints at start. */
   tokens: number
   redisUrl: string | null
-  /** An admin connection to that Redis, for P3's INFO commandstats. */
+  /** An admin connection to that Redis: INFO cpu for every Redis scenario, INFO commandstats for P3. */
   admin: Redis | null
   /** Profile the server with `node --cpu-prof` into this directory (see mainThreadProfile). */
   cpuProfileDir?: string
@@ -135,6 +137,7 @@ async function measureHttp (scenario: Scenario, child: ScenarioProcess, options:
     ...result,
     serverCpuUs: after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system,
     ...(redisBefore !== null && redisAfter !== null && { redisCpuUs: redisAfter - redisBefore }),
+    ...(after.stats.sent !== undefined && { redisSent: delta(before.stats.sent ?? {}, after.stats.sent) }),
     window: { fromUs: before.at, toUs: after.at }
   }
   if (isRefresh) measurement.redis = await refreshRedisStats(before, after, options.admin)

@@ -8,7 +8,7 @@ import fastifySession from '@fastify/session'
 import { RedisStore } from 'connect-redis'
 import Fastify from 'fastify'
 import { env, serve } from '../lib/child.js'
-import { redisFor, userName } from '../lib/fixtures.js'
+import { countSentCommands, redisFor, userName } from '../lib/fixtures.js'
 import { setCookieValue } from '../lib/set-cookie.js'
 
 declare module 'fastify' {
@@ -49,4 +49,5 @@ for (let i = 0; i < env.tokens(); i++) {
   if (response.statusCode !== 200 || value === null) throw new Error(`session login answered ${response.statusCode}`)
   cookies.push(`${COOKIE}=${encodeURIComponent(value)}`)
 }
-await serve(app, { cookies })
+const sent = countSentCommands(redis)
+await serve(app, { cookies }, () => ({ sent: Object.fromEntries(sent) }))

@@ -1,6 +1,7 @@
 /** P1: our `app.authenticate` (HS256) on GET /me; 1 000 live tokens of 1 000 users, minted by real logins. */
 import { env, serve } from '../lib/child.js'
-import { CHEAP_ARGON2, mintSessions, pluginApp } from '../lib/fixtures.js'
+import { CHEAP_ARGON2 } from '../lib/fixtures.js'
+import { mintSessions, pluginApp } from '../lib/plugin-app.js'
 
 const { app } = await pluginApp({ argon2: CHEAP_ARGON2 }, 'authenticate')
 await app.ready()

@@ -10,7 +10,7 @@ import { createSigner } from 'fast-jwt'
 import type { Result } from 'ioredis'
 import { randomBytes } from 'node:crypto'
 import { env, serve } from '../lib/child.js'
-import { HS256_SECRET, REFRESH_COOKIE, redisFor, userName } from '../lib/fixtures.js'
+import { countSentCommands, HS256_SECRET, REFRESH_COOKIE, redisFor, userName } from '../lib/fixtures.js'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -38,4 +38,5 @@ await app.ready()
 // Tokens shaped like ours (user.session.secret); the floor echoes them, so a chain stays on one.
 const refreshTokens = Array.from({ length: env.tokens() }, (_, i) =>
   `${Buffer.from(userName(i)).toString('base64url')}.${randomBytes(16).toString('base64url')}.${randomBytes(32).toString('base64url')}`)
-await serve(app, { refreshTokens })
+const sent = countSentCommands(redis)
+await serve(app, { refreshTokens }, () => ({ sent: Object.fromEntries(sent) }))

@@ -4,7 +4,8 @@
  * client sent over the wire) let it count refreshes and round trips exactly.
  */
 import { env, serve } from '../lib/child.js'
-import { CHEAP_ARGON2, countSentCommands, mintSessions, pluginApp } from '../lib/fixtures.js'
+import { CHEAP_ARGON2, countSentCommands } from '../lib/fixtures.js'
+import { mintSessions, pluginApp } from '../lib/plugin-app.js'
 
 const { app, redis } = await pluginApp({ argon2: CHEAP_ARGON2, redisUrl: env.redisUrl() }, null)
 // Requests are counted as they arrive: a request whose client went away when autocannon stopped

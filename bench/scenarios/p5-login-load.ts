@@ -6,15 +6,17 @@
  * stronger hash for rehashing).
  */
 import { env, serve } from '../lib/child.js'
-import { CHEAP_ARGON2, DEFAULT_ARGON2, hashPassword, mintSessions, pluginApp, usersWithHash } from '../lib/fixtures.js'
+import { CHEAP_ARGON2, countSentCommands, DEFAULT_ARGON2, hashPassword, usersWithHash } from '../lib/fixtures.js'
+import { mintSessions, pluginApp } from '../lib/plugin-app.js'
 
 const tokenUsers = usersWithHash(/^user-\d+$/, await hashPassword(CHEAP_ARGON2))
 const loginUsers = usersWithHash(/^login-\d+$/, await hashPassword(DEFAULT_ARGON2))
-const { app } = await pluginApp({
+const { app, redis } = await pluginApp({
   argon2: CHEAP_ARGON2,
   redisUrl: env.redisUrl(),
   findUser: (username) => tokenUsers(username) ?? loginUsers(username)
 }, 'authenticate')
 await app.ready()
 const sessions = await mintSessions(app, env.tokens())
-await serve(app, { tokens: sessions.map((s) => s.accessToken), loginUsers: 'login-', users: env.tokens() })
+const sent = countSentCommands(redis!)
+await serve(app, { tokens: sessions.map((s) => s.accessToken), loginUsers: 'login-', users: env.tokens() }, () => ({ sent: Object.fromEntries(sent) }))

@@ -1,7 +1,8 @@
 /** P6: P1 with EdDSA (Ed25519) access tokens instead of HS256. */
 import { generateKeyPairSync } from 'node:crypto'
 import { env, serve } from '../lib/child.js'
-import { CHEAP_ARGON2, mintSessions, pluginApp } from '../lib/fixtures.js'
+import { CHEAP_ARGON2 } from '../lib/fixtures.js'
+import { mintSessions, pluginApp } from '../lib/plugin-app.js'
 
 const { privateKey, publicKey } = generateKeyPairSync('ed25519')
 const { app } = await pluginApp({

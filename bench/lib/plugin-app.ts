@@ -1,0 +1,55 @@
+/**
+ * The plugin's scenarios: an app with the plugin registered as the README shows, and live tokens
+ * minted through its own login route (app.inject), so every token the load carries is real.
+ */
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { Redis } from 'ioredis'
+import refreshSessions, { type RefreshSessionsOptions } from '../../src/index.js'
+import { DEFAULT_ARGON2, HS256_SECRET, hashPassword, PASSWORD, REFRESH_COOKIE, redisFor, userName, usersWithHash } from './fixtures.js'
+import { setCookieValue } from './set-cookie.js'
+
+export interface PluginAppOptions {
+  /** The runner's Redis, for the plugin's store and login limiter; none: the in-memory ones. */
+  redisUrl?: string
+  /** The plugin's argon2 option (hash / rehash / dummy parameters); verify follows each stored hash. */
+  argon2?: { memoryCost: number, timeCost: number, parallelism: number }
+  /** Parameters of the users' stored hashes (default: the plugin's). */
+  userHashes?: { memoryCost: number, timeCost: number, parallelism: number }
+  accessToken?: RefreshSessionsOptions['accessToken']
+  /** Instead of users `user-N` with `userHashes`. */
+  findUser?: RefreshSessionsOptions['findUser']
+}
+
+/** A Fastify app with the plugin registered as the README shows, plus GET /me behind `guard`. */
+export async function pluginApp (options: PluginAppOptions, guard: 'authenticate' | 'authenticateSession' | null): Promise<{ app: FastifyInstance, redis: Redis | null }> {
+  const app = Fastify()
+  const redis = options.redisUrl === undefined ? null : redisFor(app, options.redisUrl)
+  await app.register(refreshSessions, {
+    accessToken: options.accessToken ?? { secret: HS256_SECRET, ttl: '15m' },
+    // A prefix per process: what one scenario leaves in the shared Redis (sessions, login-limit
+    // counters of requests cut off when it stopped) never reaches the next one.
+    ...(redis !== null && { redis, prefix: `bench${process.pid}:` }),
+    ...(options.argon2 !== undefined && { argon2: options.argon2 }),
+    findUser: options.findUser ?? usersWithHash(/^user-\d+$/, await hashPassword(options.userHashes ?? options.argon2 ?? DEFAULT_ARGON2))
+  })
+  if (guard !== null) app.get('/me', { preHandler: app[guard] }, async (request) => ({ id: request.user.id }))
+  return { app, redis }
+}
+
+export interface MintedSession { accessToken: string, refreshToken: string }
+
+/** `count` sessions of `count` distinct users, by real logins; a few at a time (argon2 runs on 4 threads). */
+export async function mintSessions (app: FastifyInstance, count: number, firstUser = 0): Promise<MintedSession[]> {
+  const sessions: MintedSession[] = []
+  for (let i = 0; i < count; i += 16) {
+    const batch = await Promise.all(Array.from({ length: Math.min(16, count - i) }, async (_, j) => {
+      const response = await app.inject({ method: 'POST', url: '/auth/login', payload: { username: userName(firstUser + i + j), password: PASSWORD } })
+      if (response.statusCode !== 200) throw new Error(`login for minting answered ${response.statusCode}: ${response.body}`)
+      const refreshToken = setCookieValue(response.headers['set-cookie'], REFRESH_COOKIE)
+      if (refreshToken === null) throw new Error('login for minting set no refresh cookie')
+      return { accessToken: (response.json() as { accessToken: string }).accessToken, refreshToken }
+    }))
+    sessions.push(...batch)
+  }
+  return sessions
+}
