@@ -23,8 +23,8 @@ t.test('Redis holds neither usernames nor ips in plain text, and every key has a
   const limiter = new RedisLoginLimiter({ redis, prefix, limits: LIMITS })
   const attempts = [['Alice.Liddell@example.com', '203.0.113.77'], ['bob', '2001:db8::1234'], ['carol', '192.0.2.200']] as const
   for (const [username, ip] of attempts) {
-    await limiter.fail(username, ip)
-    await limiter.fail(username, ip)
+    await limiter.reserve(username, ip)
+    await limiter.reserve(username, ip)
   }
   const keys = await redis.keys(`${prefix}*`) // a throw-away server with a unique prefix: KEYS is fine here
   t.equal(keys.length, 6, 'one ip and one username+ip counter per attempt')
@@ -39,28 +39,48 @@ t.test('Redis holds neither usernames nor ips in plain text, and every key has a
   }
 })
 
-t.test('check and fail are one round trip each, succeed is one DEL', async (t) => {
+t.test('reserve and release are one round trip each', async (t) => {
   const redis = await connectRedis(t, server)
   const limiter = new RedisLoginLimiter({ redis, prefix: uniquePrefix('login'), limits: LIMITS })
-  await limiter.check('warm', '192.0.2.1') // scripts get loaded on first use (EVALSHA, then EVAL on NOSCRIPT)
-  await limiter.fail('warm', '192.0.2.1')
+  await limiter.reserve('warm', '192.0.2.1') // scripts get loaded on first use (EVALSHA, then EVAL on NOSCRIPT)
+  await limiter.release('warm', '192.0.2.1')
   const sent = await networkCommands(await connectRedis(t, server), redis, async () => {
-    await limiter.check('alice', '192.0.2.1')
-    await limiter.fail('alice', '192.0.2.1')
-    await limiter.succeed('alice', '192.0.2.1')
+    await limiter.reserve('alice', '192.0.2.1')
+    await limiter.release('alice', '192.0.2.1')
   })
-  t.same(sent, ['evalsha', 'evalsha', 'del'])
+  t.same(sent, ['evalsha', 'evalsha'])
+})
+
+t.test('a success leaves no counter behind; a refused attempt writes nothing; a counter without TTL gets one', async (t) => {
+  const redis = await connectRedis(t, server)
+  const prefix = uniquePrefix('login')
+  const limiter = new RedisLoginLimiter({ redis, prefix, limits: LIMITS })
+  t.equal(await limiter.reserve('alice', '192.0.2.30'), 0)
+  t.equal((await redis.keys(`${prefix}*`)).length, 2, 'an admitted attempt counts on both keys')
+  await limiter.release('alice', '192.0.2.30')
+  t.same(await redis.keys(`${prefix}*`), [], 'released: both counters gone (the ip one reached 0)')
+
+  for (let i = 0; i < 3; i++) await limiter.reserve('bob', '192.0.2.31')
+  const keys = (await redis.keys(`${prefix}*`)).sort()
+  const before = await redis.mget(keys)
+  t.ok(await limiter.reserve('bob', '192.0.2.31') > 0, 'refused')
+  t.same(await redis.mget(keys), before, 'the refusal changed no count')
+  const userKey = keys.find((key) => key.includes(':u:'))!
+  await redis.persist(userKey)
+  const wait = await limiter.reserve('bob', '192.0.2.31')
+  t.ok(wait > 0 && wait <= 60_000, `refused for ${wait} ms`)
+  const ttl = await redis.pttl(userKey)
+  t.ok(ttl > 0 && ttl <= 60_000, `a counter found without a TTL got its window back (${ttl} ms)`)
 })
 
 t.test('Redis stopped: every call fails fast with StoreUnavailable; started again: it works again', async (t) => {
   const own = await redisForTest(t, { allowExternal: false })
   const limiter = new RedisLoginLimiter({ redis: await connectRedis(t, own), prefix: uniquePrefix('login'), limits: LIMITS, commandTimeoutMs: 500 })
-  await limiter.fail('alice', '192.0.2.9')
+  await limiter.reserve('alice', '192.0.2.9')
   await own.stop()
   const calls: Array<[string, () => Promise<unknown>]> = [
-    ['check', () => limiter.check('alice', '192.0.2.9')],
-    ['fail', () => limiter.fail('alice', '192.0.2.9')],
-    ['succeed', () => limiter.succeed('alice', '192.0.2.9')]
+    ['reserve', () => limiter.reserve('alice', '192.0.2.9')],
+    ['release', () => limiter.release('alice', '192.0.2.9')]
   ]
   for (const [name, call] of calls) {
     const started = Date.now()
@@ -71,7 +91,7 @@ t.test('Redis stopped: every call fails fast with StoreUnavailable; started agai
   const started = Date.now()
   for (;;) {
     try {
-      t.equal(await limiter.check('alice', '192.0.2.9'), 0)
+      t.equal(await limiter.reserve('alice', '192.0.2.9'), 0)
       break
     } catch (error) {
       if (Date.now() - started > 5_000) throw error
@@ -81,14 +101,14 @@ t.test('Redis stopped: every call fails fast with StoreUnavailable; started agai
   t.comment(`back after ${Date.now() - started} ms`)
 })
 
-t.test('Redis hung (SIGSTOP): check gives up at the command timeout', async (t) => {
+t.test('Redis hung (SIGSTOP): reserve gives up at the command timeout', async (t) => {
   const own = await redisForTest(t, { allowExternal: false })
   const limiter = new RedisLoginLimiter({ redis: await connectRedis(t, own), prefix: uniquePrefix('login'), limits: LIMITS, commandTimeoutMs: 300 })
-  await limiter.check('warm', '192.0.2.1')
+  await limiter.reserve('warm', '192.0.2.1')
   process.kill(own.pid!, 'SIGSTOP')
   t.teardown(() => { try { process.kill(own.pid!, 'SIGCONT') } catch {} })
   const started = Date.now()
-  await t.rejects(limiter.check('alice', '192.0.2.1'), unavailable)
+  await t.rejects(limiter.reserve('alice', '192.0.2.1'), unavailable)
   const elapsed = Date.now() - started
   t.ok(elapsed >= 250 && elapsed <= 550, `gave up after ${elapsed} ms`)
   process.kill(own.pid!, 'SIGCONT')

@@ -59,7 +59,8 @@ export function loginRoute (fastify: FastifyInstance, context: PluginContext): v
     await limiter?.release(username, ip)
 
     const userId = String(user.id)
-    if (passwords.needsRehash(user.passwordHash)) {
+    // A new hash costs a full argon2 run: only worth it when the app will store it.
+    if (app.onPasswordRehash !== undefined && passwords.needsRehash(user.passwordHash)) {
       await runHook(request, 'onPasswordRehash', app.onPasswordRehash, { userId, passwordHash: await passwords.hash(password) })
     }
     const identity = identityOf(user)
