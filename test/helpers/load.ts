@@ -243,17 +243,8 @@ export interface LoadOptions {
   random?: () => number
 }
 
-/** A small seeded PRNG (mulberry32). */
-export function seededRandom (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let x = a
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** A seeded random source (mulberry32), so that runs are comparable. */
+export { mulberry32 as seededRandom } from './random.js'
 
 /**
  * Log every user in (retrying 503s until the deadline), then loop: refresh, GET /me, GET

@@ -33,19 +33,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { OLDER_SECRETS_REMEMBERED } from '../../src/store/limits.js'
+import { mulberry32 } from './random.js'
 import type { RevokeByTokenResult, RotateResult, Session, SessionStore } from '../../src/store/store.js'
 
-/** mulberry32: a tiny, fast, seedable PRNG; good enough for choosing operations. */
-export function mulberry32 (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let x = a
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 export interface RaceConfig {
   seed: number
