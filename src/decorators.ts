@@ -11,6 +11,14 @@ import type { AuthUser } from './types.js'
 const CHALLENGE = 'Bearer'
 const INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"'
 
+/** Requests whose access token came from the cookie: a browser attaches it by itself, cross-site too. */
+const fromCookie = new WeakSet<FastifyRequest>()
+
+/** True when authenticate took this request's access token from `accessToken.cookieName`. */
+export function authenticatedByCookie (request: FastifyRequest): boolean {
+  return fromCookie.has(request)
+}
+
 function bearerToken (request: FastifyRequest, cookieName: string | null): string | null {
   const header = request.headers.authorization
   if (typeof header === 'string') {
@@ -20,7 +28,10 @@ function bearerToken (request: FastifyRequest, cookieName: string | null): strin
   if (cookieName !== null) {
     const cookies = request.cookies ?? fastifyCookie.parse(request.headers.cookie ?? '')
     const value = cookies[cookieName]
-    if (typeof value === 'string' && value !== '') return value
+    if (typeof value === 'string' && value !== '') {
+      fromCookie.add(request)
+      return value
+    }
   }
   return null
 }

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { PluginContext } from '../context.js'
 import { clearRefreshCookie } from '../cookies.js'
 import { isCrossSite } from '../csrf.js'
+import { authenticatedByCookie } from '../decorators.js'
 import { CsrfRejectedError } from '../errors.js'
 import { runHook } from '../hooks.js'
 import { describe, ErrorResponse, NoContent, RefreshBody } from '../schemas.js'
@@ -37,10 +38,9 @@ export function logoutRoutes (fastify: FastifyInstance, context: PluginContext):
       response: { 204: NoContent, 401: ErrorResponse, 403: ErrorResponse, 503: ErrorResponse }
     }
   }, async function logoutAll (request, reply) {
-    // With accessToken.cookieName and no Authorization header, authenticate read the token from a
-    // cookie the browser attaches by itself: a cross-site text/plain POST needs no preflight.
-    const fromCookie = options.accessToken.cookieName !== null && request.headers.authorization === undefined
-    if (fromCookie && isCrossSite(request, options.allowedOrigins)) throw new CsrfRejectedError()
+    // A cookie-borne access token is attached by the browser itself: a cross-site text/plain POST
+    // needs no preflight, so it gets the same origin check as the refresh cookie.
+    if (authenticatedByCookie(request) && isCrossSite(request, options.allowedOrigins)) throw new CsrfRejectedError()
     await store.revokeAll(request.user.id)
     await runHook(request, 'onLogout', app.onLogout, { userId: request.user.id, sessionId: request.user.sessionId, ip: request.ip, all: true })
     clearRefreshCookie(reply, options)
