@@ -5,8 +5,8 @@
  * by that user's sessions (so it depends on sessions per user: both layouts are measured).
  */
 import { Redis } from 'ioredis'
-import { userKeys } from '../src/store/keys.js'
-import { RedisStore } from '../src/store/redis-store.js'
+import { userKeys } from '../src/redis/keys.js'
+import { RedisStore } from '../src/redis/redis-store.js'
 import { startRedis } from '../test/helpers/redis.js'
 
 const SESSIONS = Number(process.env.SESSIONS ?? 100_000)

@@ -1,10 +1,10 @@
 /** What the routes and decorators share: resolved once at registration, read on every request. */
 import type { preHandlerAsyncHookHandler } from 'fastify'
-import type { AccessTokens } from './access-token.js'
-import type { LoginLimiter } from './login-limiter.js'
+import type { AccessTokens } from './access/access-token.js'
+import type { LoginLimiter } from './login-limiter/limiter.js'
 import type { RefreshSessionsOptions, ResolvedOptions } from './options.js'
 import type { PasswordHasher } from './password.js'
-import type { SessionStore } from './store/store.js'
+import type { SessionStore } from './session/store.js'
 
 export type AppCallbacks = Pick<RefreshSessionsOptions, 'findUser' | 'loadUser' | 'onLogin' | 'onLoginFailed' | 'onRefresh' | 'onLogout' | 'onReuseDetected' | 'onPasswordRehash'>
 

@@ -9,7 +9,7 @@ import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
 import type { KeyObject } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
 import type { FastifyRequest } from 'fastify'
-import { DEFAULT_PREFIX, validatePrefix } from './store/keys.js'
+import { DEFAULT_PREFIX, validatePrefix } from './redis/keys.js'
 
 /** `'15m'`, `'7d'`, `'10s'`, `'500ms'`, `'1h'`, or a number of seconds. */
 const Duration = Type.Union([Type.String({ pattern: '^\\s*\\d+(\\.\\d+)?\\s*(ms|s|m|h|d|w)\\s*$' }), Type.Number({ minimum: 0 })], {

@@ -3,7 +3,7 @@
  * `fastify.refreshSessions` for TypeScript users.
  */
 import type { preHandlerAsyncHookHandler } from 'fastify'
-import type { Session, SessionStore } from './store/store.js'
+import type { Session, SessionStore } from './session/store.js'
 
 /** What `authenticate` puts on `request.user`. */
 export interface AuthUser {

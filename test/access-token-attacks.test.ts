@@ -2,7 +2,7 @@
  * The JWT attack matrix against `GET /me` (authenticate): every forged, tampered, confused or
  * malformed token is a 401 with a stable code and an RFC 6750 challenge, never a 200 or a 5xx.
  *
- * Decided by the code (bearerToken in src/decorators.ts), asserted here: an Authorization header
+ * Decided by the code (bearerToken in src/access/authenticate.ts), asserted here: an Authorization header
  * that is not exactly `Bearer <one token>` (another scheme, `Bearer` alone, two tokens) counts as
  * no token at all: 401 AUTH_TOKEN_MISSING with the bare `Bearer` challenge. Anything that is one
  * token but not a valid one is AUTH_TOKEN_INVALID with `error="invalid_token"`.
@@ -16,7 +16,6 @@ const INVALID = { statusCode: 401, code: 'AUTH_TOKEN_INVALID', error: 'Unauthori
 const EXPIRED = { statusCode: 401, code: 'AUTH_TOKEN_EXPIRED', error: 'Unauthorized', message: 'The access token has expired' }
 const MISSING = { statusCode: 401, code: 'AUTH_TOKEN_MISSING', error: 'Unauthorized', message: 'No access token was sent' }
 const INVALID_CHALLENGE = 'Bearer error="invalid_token"'
-
 
 function get (app: FastifyInstance, authorization?: string, url = '/me'): Promise<LightMyRequestResponse> {
   return app.inject({ method: 'GET', url, headers: authorization === undefined ? {} : { authorization } })
@@ -140,7 +139,7 @@ t.test('HS256 (the default setup)', async (t) => {
   })
 
   t.test('wrong scheme, no token or two tokens: AUTH_TOKEN_MISSING with the bare challenge', async (t) => {
-    for (const authorization of ['Basic YWxpY2U6YWxpY2UtcGFzc3dvcmQtMQ==', 'Bearer', 'Bearer ', `Token ${genuine.accessToken}`, `Bearer a b`, `Bearer ${genuine.accessToken} ${genuine.accessToken}`, `Bearer ${genuine.accessToken}, Bearer ${genuine.accessToken}`, `${genuine.accessToken}`, '']) {
+    for (const authorization of ['Basic YWxpY2U6YWxpY2UtcGFzc3dvcmQtMQ==', 'Bearer', 'Bearer ', `Token ${genuine.accessToken}`, 'Bearer a b', `Bearer ${genuine.accessToken} ${genuine.accessToken}`, `Bearer ${genuine.accessToken}, Bearer ${genuine.accessToken}`, `${genuine.accessToken}`, '']) {
       const response = await get(app, authorization)
       t.equal(response.statusCode, 401, JSON.stringify(authorization.slice(0, 20)))
       t.strictSame(response.json(), MISSING)

@@ -9,7 +9,6 @@ import { generateKeyPairSync } from 'node:crypto'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import { ALICE, BOB, buildApp, login } from './helpers/build-app.js'
 
-
 /** Every code a bad request may get: Fastify's own and the plugin's. */
 const STABLE_CODES = new Set([
   'FST_ERR_VALIDATION',
@@ -328,7 +327,6 @@ t.test('a throwing findUser is 500 AUTH_INTERNAL_ERROR, and its message stays ou
   const rejecting = await buildApp(t, { options: { findUser: async () => { throw new TypeError(secretMessage) } } })
   const rejected = await rejecting.app.inject({ method: 'POST', url: '/auth/login', payload: { username: 'alice', password: ALICE.password } })
   t.same(rejected.json(), { statusCode: 500, code: 'AUTH_INTERNAL_ERROR', error: 'Internal Server Error', message: 'Internal server error' }, 'a rejecting findUser too')
-
 })
 
 t.test('every code seen is a stable one', async (t) => {

@@ -16,7 +16,6 @@ const REVOKED = { statusCode: 401, code: 'AUTH_SESSION_REVOKED', error: 'Unautho
 const FORBIDDEN = { statusCode: 403, code: 'AUTH_FORBIDDEN', error: 'Forbidden', message: 'Missing a required role' }
 const ROOT: TestUser = { id: 'u-root', username: 'root', password: 'root-password-1', roles: ['admin'] }
 
-
 function get (app: FastifyInstance, url: string, token?: string, cookies?: Record<string, string>): Promise<LightMyRequestResponse> {
   return app.inject({ method: 'GET', url, headers: token === undefined ? {} : { authorization: `Bearer ${token}` }, ...(cookies !== undefined && { cookies }) })
 }

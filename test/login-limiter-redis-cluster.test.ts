@@ -1,5 +1,5 @@
 import t from 'tap'
-import { RedisLoginLimiter } from '../src/login-limiter-redis.js'
+import { RedisLoginLimiter } from '../src/login-limiter/redis-limiter.js'
 import { loginLimiterContract } from './helpers/login-limiter-contract.js'
 import { redisClusterForTest } from './helpers/redis.js'
 import { connectCluster, uniquePrefix } from './helpers/redis-clients.js'

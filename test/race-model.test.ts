@@ -8,8 +8,8 @@
  *                  `RACE_LONG=1 npx tap --timeout=1800 test/race-model.test.ts`)
  */
 import t, { type Test } from 'tap'
-import { MemoryStore } from '../src/store/memory-store.js'
-import type { SessionLimits, SessionStore } from '../src/store/store.js'
+import { MemoryStore } from '../src/session/memory-store.js'
+import type { SessionLimits, SessionStore } from '../src/session/store.js'
 import { RaceModel, raceSeed, type RaceStats } from './helpers/race-model.js'
 import { redisClusterForTest, redisForTest } from './helpers/redis.js'
 import { connectCluster, connectRedis, redisStores } from './helpers/redis-clients.js'

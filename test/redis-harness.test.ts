@@ -185,7 +185,7 @@ t.test('cluster: 3 masters', async (t) => {
         } finally {
           c.disconnect()
         }
-      }),
+      })
     )
     t.equal(sizes.reduce((a, b) => a + b, 0), keys.length)
     t.ok(sizes.every((n) => n > 0), `every master holds keys: ${sizes.join(',')}`)
@@ -201,7 +201,7 @@ t.test('cluster: 3 masters + 1 replica each', async (t) => {
   t.same(
     rc.nodes.map((n) => n.port),
     [...rc.masters, ...rc.replicas].map((s) => s.port),
-    'masters first',
+    'masters first'
   )
   const cluster = new Cluster(rc.nodes.slice(0, 1), { scaleReads: 'slave' })
   t.teardown(() => cluster.disconnect())
@@ -210,7 +210,7 @@ t.test('cluster: 3 masters + 1 replica each', async (t) => {
   let value: string | null = null
   for (let i = 0; i < 100 && value !== 'v'; i++) {
     value = await cluster.get('{r}k')
-    if (value !== 'v') await new Promise((r) => setTimeout(r, 20))
+    if (value !== 'v') await new Promise((resolve) => setTimeout(resolve, 20))
   }
   t.equal(value, 'v')
   for (const r of rc.replicas) t.type(r.pid, 'number')

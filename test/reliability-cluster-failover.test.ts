@@ -33,7 +33,7 @@ import { buildApp, type TestUser } from './helpers/build-app.js'
 import { latency, Recorder, round, runLoad, tally, trackLateCommands, type Sample } from './helpers/load.js'
 import { redisClusterForTest } from './helpers/redis.js'
 import { connectCluster, FAIL_FAST, uniquePrefix } from './helpers/redis-clients.js'
-import { RedisStore } from '../src/store/redis-store.js'
+import { RedisStore } from '../src/redis/redis-store.js'
 
 // ioredis's own slot function (a dependency of ioredis, without type declarations).
 const keySlot = createRequire(import.meta.url)('cluster-key-slot') as (key: string) => number
@@ -87,7 +87,6 @@ const cluster = await redisClusterForTest(t, { masters: 3, replicasPerMaster: 1 
 for (const node of [...cluster.masters, ...cluster.replicas]) {
   await admin(node, (redis) => redis.config('SET', 'cluster-require-full-coverage', 'no'))
 }
-
 
 t.test('a rotation that runs after its request answered 503 must not revoke the session', async (t) => {
   const limits = { idleTtlMs: 60_000, absoluteTtlMs: 120_000, reuseGraceMs: 10_000, maxSessionsPerUser: 10 }

@@ -5,7 +5,7 @@
  */
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { CLOCK_SKEW_MS } from '../src/revocations.js'
+import { CLOCK_SKEW_MS } from '../src/access/revocations.js'
 import { ALICE, buildApp, login } from './helpers/build-app.js'
 import { networkCommands } from './helpers/commandstats.js'
 import { redisForTest } from './helpers/redis.js'

@@ -62,7 +62,7 @@ t.test('logout with a retired token still in its grace window revokes the sessio
   t.same((await post(app, '/auth/refresh', c)).json(), INVALID)
 })
 
-t.test("knowing a session id is not enough to log it out: a forged secret revokes nothing", async (t) => {
+t.test('knowing a session id is not enough to log it out: a forged secret revokes nothing', async (t) => {
   const { app, events } = await buildApp(t)
   const alice = await login(app, ALICE)
   const [encodedUser, sessionId] = alice.refreshToken.split('.') as [string, string]

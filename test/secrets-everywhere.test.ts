@@ -218,6 +218,7 @@ t.test('every flow on Redis, logs at trace: no secret in logs, bodies, headers, 
     if (name === 'onPasswordRehash') rehashed.push((event as { passwordHash: string }).passwordHash)
     thrown.push(name)
     // Apps do throw strings.
+    // eslint-disable-next-line no-throw-literal -- what this test checks
     if (name === 'onLogout') throw `the onLogout audit write failed: ${quotingError('onLogout', event, request).message}`
     throw quotingError(`the ${name} audit write`, event, request)
   }
@@ -515,4 +516,3 @@ function pemLines (pem: string): string[] {
 function jwkD (key: KeyObject): string {
   return String((key.export({ format: 'jwk' }) as { d?: string }).d)
 }
-

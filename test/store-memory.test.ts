@@ -1,5 +1,5 @@
 import t from 'tap'
-import { MemoryStore } from '../src/store/memory-store.js'
+import { MemoryStore } from '../src/session/memory-store.js'
 import { storeContract } from './helpers/store-contract.js'
 
 storeContract(t, async (limits, count = 1) => {

@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { Redis } from 'ioredis'
-import { RedisStore } from '../src/store/redis-store.js'
-import { parseRefreshToken } from '../src/tokens.js'
+import { RedisStore } from '../src/redis/redis-store.js'
+import { parseRefreshToken } from '../src/session/refresh-token.js'
 import { redisForTest } from './helpers/redis.js'
 import { connectRedis, uniquePrefix } from './helpers/redis-clients.js'
 

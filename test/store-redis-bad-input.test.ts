@@ -1,5 +1,5 @@
 import t from 'tap'
-import { RedisStore } from '../src/store/redis-store.js'
+import { RedisStore } from '../src/redis/redis-store.js'
 import { redisForTest } from './helpers/redis.js'
 import { connectRedis, uniquePrefix } from './helpers/redis-clients.js'
 import { networkCommands } from './helpers/commandstats.js'
@@ -18,20 +18,20 @@ t.test('bad tokens and ids never reach Redis: no command, no key built from them
     `${'A'.repeat(400)}.${session}.${secret}`, `..${secret}`, '\u0000', null, undefined, 123, { token }
   ]
   const sent = await networkCommands(admin, redis, async () => {
-  for (const bad of tokens) {
-    t.same(await store.rotate(bad as string), { outcome: 'invalid' })
-    t.same(await store.revokeByToken(bad as string), { outcome: 'invalid' })
-  }
-  for (const badUser of ['', 'x'.repeat(300), '\uDC00', 42, null]) {
-    t.same(await store.list(badUser as string), [])
-    t.equal(await store.revokeAll(badUser as string), 0)
-    t.equal(await store.revoke(badUser as string, session), false)
-    t.equal(await store.isLive(badUser as string, session), false)
-  }
-  for (const badSession of ['', 'short', '*', session + 'x', '../../etc', 42]) {
-    t.equal(await store.revoke('carol', badSession as string), false)
-    t.equal(await store.isLive('carol', badSession as string), false)
-  }
+    for (const bad of tokens) {
+      t.same(await store.rotate(bad as string), { outcome: 'invalid' })
+      t.same(await store.revokeByToken(bad as string), { outcome: 'invalid' })
+    }
+    for (const badUser of ['', 'x'.repeat(300), '\uDC00', 42, null]) {
+      t.same(await store.list(badUser as string), [])
+      t.equal(await store.revokeAll(badUser as string), 0)
+      t.equal(await store.revoke(badUser as string, session), false)
+      t.equal(await store.isLive(badUser as string, session), false)
+    }
+    for (const badSession of ['', 'short', '*', session + 'x', '../../etc', 42]) {
+      t.equal(await store.revoke('carol', badSession as string), false)
+      t.equal(await store.isLive('carol', badSession as string), false)
+    }
   })
   t.same(sent, [], 'not one command reached Redis')
   t.equal((await store.rotate(token)).outcome, 'rotated', 'the real token still works')

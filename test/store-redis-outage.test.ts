@@ -1,7 +1,7 @@
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { RedisStore } from '../src/store/redis-store.js'
-import type { RotateResult } from '../src/store/store.js'
+import { RedisStore } from '../src/redis/redis-store.js'
+import type { RotateResult } from '../src/session/store.js'
 import { redisForTest } from './helpers/redis.js'
 import { connectRedis, uniquePrefix } from './helpers/redis-clients.js'
 

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { RedisStore } from '../src/store/redis-store.js'
+import { RedisStore } from '../src/redis/redis-store.js'
 import { redisForTest } from './helpers/redis.js'
 import { connectRedis, uniquePrefix } from './helpers/redis-clients.js'
 import { commandCalls, networkCommands } from './helpers/commandstats.js'

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { formatRefreshToken, hashSecret, MAX_REFRESH_TOKEN_LENGTH, mintSecret, mintSessionId, openSuccessor, parseRefreshToken, safeEqual, sealSuccessor } from '../src/tokens.js'
+import { formatRefreshToken, hashSecret, MAX_REFRESH_TOKEN_LENGTH, mintSecret, mintSessionId, openSuccessor, parseRefreshToken, safeEqual, sealSuccessor } from '../src/session/refresh-token.js'
 
 t.test('minted secrets carry 256 random bits and session ids 128', async (t) => {
   const secrets = new Set(Array.from({ length: 1000 }, mintSecret))
@@ -35,10 +35,10 @@ t.test('anything malformed parses to null', async (t) => {
     'invalid utf-8 user': `${Buffer.from([0xc3, 0x28]).toString('base64url')}.${session}.${secret}`,
     'lone surrogate user': `${Buffer.from([0xed, 0xa0, 0x80]).toString('base64url')}.${session}.${secret}`,
     'user over 256 bytes': `${Buffer.from('x'.repeat(257)).toString('base64url')}.${session}.${secret}`,
-    'oversized': 'a'.repeat(MAX_REFRESH_TOKEN_LENGTH + 1),
+    oversized: 'a'.repeat(MAX_REFRESH_TOKEN_LENGTH + 1),
     '10 KB': good.padEnd(10_240, 'A'),
-    'whitespace': ` ${good}`,
-    'nul': `${good}\u0000`
+    whitespace: ` ${good}`,
+    nul: `${good}\u0000`
   }
   for (const [name, value] of Object.entries(cases)) t.equal(parseRefreshToken(value), null, name)
 })

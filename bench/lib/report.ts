@@ -116,7 +116,7 @@ export function renderReport (report: Report, options: { targetsOnly?: boolean }
 
   line('## Method')
   line()
-  line(`- Each scenario server runs in its own process (\`node --import tsx bench/scenarios/<file>.ts\`) on 127.0.0.1; it mints its tokens or sessions at start and reports its port over IPC.`)
+  line('- Each scenario server runs in its own process (`node --import tsx bench/scenarios/<file>.ts`) on 127.0.0.1; it mints its tokens or sessions at start and reports its port over IPC.')
   line(`- Load: autocannon ${env.packages.find(([n]) => n === 'autocannon')?.[1] ?? ''}, ${CONNECTIONS} connections, one request in flight each, from the runner's process on the same machine (it shares the cores with the server, and with Redis where there is one).`)
   line(`- ${config.rounds} round(s); in each, every scenario gets ${config.warmupS} s of warm-up, then ${config.measureS} s measured. Rounds alternate the scenario order. Tables show the median over rounds with [min–max] when there are several; ratios are taken within a round, then their median.`)
   line('- Latencies are autocannon\'s (whole milliseconds); req/s counts completed responses over the measured seconds.')
@@ -203,7 +203,7 @@ function renderFindings (report: Report, targets: TargetCheck[], median: (id: Sc
       const bound = busy < 0.9 ? ` The ${a} server kept only ${formatNumber(busy, 2)} cores busy: on ${cores} cores shared with autocannon${a === 'P1' ? '' : ' and Redis'}, the run was bound by the machine, not by the server.` : ''
       const redis = Number.isNaN(med(a, redisCpu)) ? '' : `, Redis ${f1(med(a, redisCpu))} µs against ${f1(med(b, redisCpu))} µs`
       const trips = (id: ScenarioId): string => `${formatNumber(med(id, redisTrips), 2)} (${tripNames(of(id))})`
-      const design = a === 'P2' ? ` Redis round trips per request: ${trips('P2')} for P2, ${trips('B2')} for B2. Where both make one, that round trip and the HTTP work around it are most of either\'s cost, and 1.5× needs fewer round trips (the revocation feed), not a faster one.` : ''
+      const design = a === 'P2' ? ` Redis round trips per request: ${trips('P2')} for P2, ${trips('B2')} for B2. Where both make one, that round trip and the HTTP work around it are most of either's cost, and 1.5× needs fewer round trips (the revocation feed), not a faster one.` : ''
       line(`- **${t.text}**: ${t.measured}. Per request, the ${a} server used ${f1(med(a, serverCpu))} µs of CPU against ${f1(med(b, serverCpu))} µs for ${b}${redis}.${bound}${design}${a === 'P3' ? ' The floor\'s script is `return ARGV[1]`; ours runs TIME, GET, SET, ZADD and PEXPIREAT with a msgpack unpack and pack, and the plugin mints and hashes a secret, seals the successor, signs the JWT and serializes a schema\'d response: see the profile below for the split.' : ''}`)
     } else if (t.profile === 'P4') {
       line(`- **${t.text}**: ${t.measured}. Both figures are bounded by argon2 on the thread pool; P4-raw runs in a separate process at another moment, so on a shared machine the ratio moves with the other load. CPU per login against CPU per raw verify is the steadier comparison.`)

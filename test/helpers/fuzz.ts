@@ -578,8 +578,10 @@ function bodyPayload (world: World, body: BodySpec): { payload: string | Buffer,
     }
     case 'deep': {
       const n = body.depth
-      const nest = body.shape === 'array' ? '['.repeat(n) + ']'.repeat(n)
-        : body.shape === 'object' ? '{"a":'.repeat(n) + '1' + '}'.repeat(n)
+      const nest = body.shape === 'array'
+        ? '['.repeat(n) + ']'.repeat(n)
+        : body.shape === 'object'
+          ? '{"a":'.repeat(n) + '1' + '}'.repeat(n)
           : '[{"a":'.repeat(n) + '1' + '}]'.repeat(n)
       const payload = body.field === 'root' ? nest : `{"${body.field}":${nest},"password":"x"}`
       return { payload, contentType: 'application/json' }

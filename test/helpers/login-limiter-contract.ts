@@ -11,7 +11,7 @@
  */
 import type { Test } from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { LoginLimiter, LoginLimits } from '../../src/login-limiter.js'
+import type { LoginLimiter, LoginLimits } from '../../src/login-limiter/limiter.js'
 
 /** `count` limiters that share one state (Redis: separate connections, like app instances). */
 export type MakeLimiters = (limits: LoginLimits, count?: number) => Promise<LoginLimiter[]>

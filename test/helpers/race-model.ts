@@ -32,10 +32,9 @@
  * a rerun with the same seed makes the same choices as long as the outcomes come out the same.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { OLDER_SECRETS_REMEMBERED } from '../../src/store/limits.js'
+import { OLDER_SECRETS_REMEMBERED } from '../../src/session/session-ttl.js'
 import { mulberry32 } from './random.js'
-import type { RevokeByTokenResult, RotateResult, Session, SessionStore } from '../../src/store/store.js'
-
+import type { RevokeByTokenResult, RotateResult, Session, SessionStore } from '../../src/session/store.js'
 
 export interface RaceConfig {
   seed: number
@@ -392,7 +391,7 @@ export class RaceModel {
         continue
       }
       if (this.#tokens.has(next)) {
-        this.#violate([op], `(a) a rotation returned a token handed out before`)
+        this.#violate([op], '(a) a rotation returned a token handed out before')
         continue
       }
       if (depth !== session.tokens.length - 1) {
@@ -525,9 +524,9 @@ export class RaceModel {
                 if (op.answeredAt - rotation.issuedAt < graceMs - slackMs) {
                   this.#violate([rotation, op], `(d) 'reused' (predecessor) only ${(op.answeredAt - rotation.issuedAt).toFixed(0)} ms after the rotation was issued: inside the ${graceMs} ms grace window`)
                 }
-                if (next !== undefined && next.answeredAt < op.issuedAt) this.#violate([next, op], `(d) reuse kind 'predecessor' for a token two rotations old`)
+                if (next !== undefined && next.answeredAt < op.issuedAt) this.#violate([next, op], '(d) reuse kind \'predecessor\' for a token two rotations old')
               } else if (next === undefined || next.issuedAt > op.answeredAt) {
-                this.#violate([op], `(d) reuse kind 'older' for the immediate predecessor`)
+                this.#violate([op], '(d) reuse kind \'older\' for the immediate predecessor')
               } else if (op.answeredAt - rotation.issuedAt < graceMs - slackMs && !(s.rotatedBy[depth + 2] !== undefined && s.rotatedBy[depth + 2]!.issuedAt < op.answeredAt)) {
                 // The token retired by the rotation before the last, inside that rotation's window: 'stale'.
                 this.#violate([rotation, next, op], `(d) 'reused' (older) only ${(op.answeredAt - rotation.issuedAt).toFixed(0)} ms after token #${depth} was retired: a late duplicate inside its grace window ('stale')`)
@@ -550,7 +549,7 @@ export class RaceModel {
           } else if (outcome === 'invalid') {
             if (!this.#mayBeForgotten(s, depth, op)) this.#violate([op], `token #${depth} of session ${s.id} answered 'invalid' though it is one of the session's remembered tokens`)
           } else if (outcome === 'expired') {
-            this.#violate([op], `'expired' with TTLs of an hour`)
+            this.#violate([op], '\'expired\' with TTLs of an hour')
           }
           break
         }
@@ -654,8 +653,10 @@ export class RaceModel {
     const at = (ms: number): string => (ms - this.#t0).toFixed(1)
     const what = op.token !== undefined
       ? `${op.kind}(session ${op.session?.id}, token #${this.#tokens.get(op.token)?.depth ?? '?'})`
-      : op.kind === 'revoke' ? `revoke(session ${op.session?.id})`
-        : op.kind === 'revokeAll' ? `revokeAll(${JSON.stringify(op.userId)}${op.except != null ? `, except ${op.except}` : ''})`
+      : op.kind === 'revoke'
+        ? `revoke(session ${op.session?.id})`
+        : op.kind === 'revokeAll'
+          ? `revokeAll(${JSON.stringify(op.userId)}${op.except != null ? `, except ${op.except}` : ''})`
           : `${op.kind}(${JSON.stringify(op.userId)})`
     return `#${op.id} batch ${op.batch} [${op.tag}] store ${op.store === 0 ? 'A' : 'B'} ${what} issued ${at(op.issuedAt)} ms answered ${at(op.answeredAt)} ms -> ${op.error ?? this.#describeOutcome(op)}`
   }
@@ -669,11 +670,16 @@ export class RaceModel {
     const outcomes: Record<string, number> = {}
     const tags: Record<string, number> = {}
     for (const op of this.#history) {
-      const outcome = op.error !== undefined ? 'error'
-        : op.kind === 'rotate' ? (rotateOutcome(op) === 'reused' ? `reused-${(op.result as { reuse: string }).reuse}` : rotateOutcome(op))
-          : op.kind === 'logout' ? logoutOutcome(op)
-            : op.kind === 'revoke' ? String(op.result)
-              : op.kind === 'create' ? ((op.result as { evicted: string[] }).evicted.length > 0 ? 'evicting' : 'ok')
+      const outcome = op.error !== undefined
+        ? 'error'
+        : op.kind === 'rotate'
+          ? (rotateOutcome(op) === 'reused' ? `reused-${(op.result as { reuse: string }).reuse}` : rotateOutcome(op))
+          : op.kind === 'logout'
+            ? logoutOutcome(op)
+            : op.kind === 'revoke'
+              ? String(op.result)
+              : op.kind === 'create'
+                ? ((op.result as { evicted: string[] }).evicted.length > 0 ? 'evicting' : 'ok')
                 : 'ok'
       const key = `${op.kind}:${outcome}`
       outcomes[key] = (outcomes[key] ?? 0) + 1

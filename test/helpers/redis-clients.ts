@@ -3,8 +3,8 @@ import { once } from 'node:events'
 import { randomBytes } from 'node:crypto'
 import { Cluster, Redis } from 'ioredis'
 import type { RedisOptions } from 'ioredis'
-import { RedisStore } from '../../src/store/redis-store.js'
-import type { SessionLimits } from '../../src/store/store.js'
+import { RedisStore } from '../../src/redis/redis-store.js'
+import type { SessionLimits } from '../../src/session/store.js'
 
 interface Teardown { teardown (fn: () => unknown): void }
 

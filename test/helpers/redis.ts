@@ -68,7 +68,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 // ---------------------------------------------------------------- binaries
 
-function onPath(bin: string): boolean {
+function onPath (bin: string): boolean {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     if (!dir) continue
     try {
@@ -79,13 +79,13 @@ function onPath(bin: string): boolean {
   return false
 }
 
-export function requireRedisBinary(): void {
+export function requireRedisBinary (): void {
   if (!onPath('redis-server')) {
     throw new Error('redis-server not found on PATH: install it with `apt-get install redis-server`')
   }
 }
 
-function requireRedisCli(): void {
+function requireRedisCli (): void {
   if (!onPath('redis-cli')) {
     throw new Error('redis-cli not found on PATH: install it with `apt-get install redis-server`')
   }
@@ -115,7 +115,7 @@ done
 for x in $p; do kill -9 "$x" 2>/dev/null; done
 cd "$1" && for x in $d; do rm -rf "./$x"; done`
 
-function installExitHook(): void {
+function installExitHook (): void {
   if (exitHookInstalled) return
   exitHookInstalled = true
   process.on('exit', () => {
@@ -132,7 +132,7 @@ function installExitHook(): void {
   })
 }
 
-function tellWatchdog(line: string): void {
+function tellWatchdog (line: string): void {
   try {
     if (!watchdog) {
       watchdog = spawn('/bin/sh', ['-c', WATCHDOG_SCRIPT, 'sh', os.tmpdir()], { stdio: ['pipe', 'ignore', 'ignore'] })
@@ -146,7 +146,7 @@ function tellWatchdog(line: string): void {
   } catch {}
 }
 
-function track(child: ChildProcess): void {
+function track (child: ChildProcess): void {
   const pid = child.pid
   if (pid === undefined) return
   installExitHook()
@@ -158,7 +158,7 @@ function track(child: ChildProcess): void {
   })
 }
 
-async function makeTempDir(): Promise<string> {
+async function makeTempDir (): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), TMP_PREFIX))
   installExitHook()
   liveDirs.add(dir)
@@ -167,7 +167,7 @@ async function makeTempDir(): Promise<string> {
   return dir
 }
 
-async function removeTempDir(dir: string): Promise<void> {
+async function removeTempDir (dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true })
   liveDirs.delete(dir)
   tellWatchdog(`undir ${path.basename(dir)}`)
@@ -175,7 +175,7 @@ async function removeTempDir(dir: string): Promise<void> {
 
 const hasExited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null
 
-async function killAndWait(child: ChildProcess): Promise<void> {
+async function killAndWait (child: ChildProcess): Promise<void> {
   if (child.pid === undefined || hasExited(child)) return
   child.ref() // the awaited 'exit' must keep the event loop alive
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
@@ -188,7 +188,7 @@ async function killAndWait(child: ChildProcess): Promise<void> {
 // Ports handed out by this process: concurrent starts must not race each other.
 const reservedPorts = new Set<number>()
 
-function listenOnce(port: number): Promise<number | undefined> {
+function listenOnce (port: number): Promise<number | undefined> {
   return new Promise((resolve) => {
     const srv = net.createServer()
     srv.unref()
@@ -200,7 +200,7 @@ function listenOnce(port: number): Promise<number | undefined> {
   })
 }
 
-async function pickPort(withBus: boolean): Promise<number> {
+async function pickPort (withBus: boolean): Promise<number> {
   for (let i = 0; i < 100; i++) {
     const port = await listenOnce(0)
     if (port === undefined || port === SHARED_PORT || reservedPorts.has(port)) continue
@@ -222,7 +222,7 @@ async function pickPort(withBus: boolean): Promise<number> {
 type Resp = string | number | null | Error | Resp[]
 
 // Parses one RESP2 value from a latin1 string (1 char = 1 byte); undefined if incomplete.
-function parseResp(s: string, i: number): [Resp, number] | undefined {
+function parseResp (s: string, i: number): [Resp, number] | undefined {
   const eol = s.indexOf('\r\n', i)
   if (eol < 0) return undefined
   const line = s.slice(i + 1, eol)
@@ -258,7 +258,7 @@ function parseResp(s: string, i: number): [Resp, number] | undefined {
 }
 
 // One command over a fresh socket: no client library, no reconnect logic, no leaks.
-function command(port: number, args: string[], timeoutMs = 1_000): Promise<Resp> {
+function command (port: number, args: string[], timeoutMs = 1_000): Promise<Resp> {
   return new Promise((resolve, reject) => {
     const sock = net.connect({ host: HOST, port })
     let buf = ''
@@ -283,7 +283,7 @@ function command(port: number, args: string[], timeoutMs = 1_000): Promise<Resp>
 
 // ---------------------------------------------------------------- spawned server
 
-function logTail(file: string, from = 0): string {
+function logTail (file: string, from = 0): string {
   try {
     const text = readFileSync(file, 'latin1').slice(from)
     return text.trimEnd().split('\n').slice(-15).join('\n')
@@ -293,7 +293,7 @@ function logTail(file: string, from = 0): string {
 }
 
 class StartError extends Error {
-  constructor(message: string, readonly addrInUse: boolean) {
+  constructor (message: string, readonly addrInUse: boolean) {
     super(message)
   }
 }
@@ -306,28 +306,28 @@ class LocalRedis implements RedisServer {
   #startedOnce = false
   #queue: Promise<unknown> = Promise.resolve()
 
-  constructor(
+  constructor (
     readonly port: number,
     readonly dir: string,
     private readonly extraArgs: string[],
-    private readonly withBus: boolean,
+    private readonly withBus: boolean
   ) {}
 
-  releasePorts(): void {
+  releasePorts (): void {
     reservedPorts.delete(this.port)
     if (this.withBus) reservedPorts.delete(this.port + 10_000)
   }
 
-  get url(): string {
+  get url (): string {
     return `redis://${HOST}:${this.port}`
   }
 
-  get pid(): number | undefined {
+  get pid (): number | undefined {
     const c = this.#child
     return c && !hasExited(c) ? c.pid : undefined
   }
 
-  get logFile(): string {
+  get logFile (): string {
     return path.join(this.dir, 'redis.log')
   }
 
@@ -338,22 +338,22 @@ class LocalRedis implements RedisServer {
     return p
   }
 
-  start(): Promise<void> {
+  start (): Promise<void> {
     return this.#serial(() => this.#start())
   }
 
-  stop(): Promise<void> {
+  stop (): Promise<void> {
     return this.#serial(() => this.#stop())
   }
 
-  restart(): Promise<void> {
+  restart (): Promise<void> {
     return this.#serial(async () => {
       await this.#stop()
       await this.#start()
     })
   }
 
-  close(): Promise<void> {
+  close (): Promise<void> {
     return this.#serial(async () => {
       if (this.#closed) return
       this.#closed = true
@@ -363,13 +363,13 @@ class LocalRedis implements RedisServer {
     })
   }
 
-  async #stop(): Promise<void> {
+  async #stop (): Promise<void> {
     const child = this.#child
     this.#child = undefined
     if (child) await killAndWait(child)
   }
 
-  async #start(): Promise<void> {
+  async #start (): Promise<void> {
     if (this.#closed) throw new Error(`redis-server on port ${this.port} was closed; it cannot be started again`)
     if (this.pid !== undefined) return
     const deadline = Date.now() + START_TIMEOUT_MS
@@ -388,7 +388,7 @@ class LocalRedis implements RedisServer {
     }
   }
 
-  async #launch(deadline: number): Promise<void> {
+  async #launch (deadline: number): Promise<void> {
     const args = [
       '--port', String(this.port),
       '--bind', HOST,
@@ -422,7 +422,7 @@ class LocalRedis implements RedisServer {
       const tail = logTail(this.logFile, logStart)
       return new StartError(
         `redis-server on ${HOST}:${this.port} ${why}\n--- ${this.logFile} (tail) ---\n${tail}`,
-        /Address already in use/i.test(tail),
+        /Address already in use/i.test(tail)
       )
     }
 
@@ -446,36 +446,36 @@ class ExternalRedis implements RedisServer {
   readonly host: string
   readonly port: number
 
-  constructor(readonly url: string) {
+  constructor (readonly url: string) {
     const u = new URL(url)
     this.host = u.hostname
     this.port = Number(u.port || 6379)
   }
 
-  #refuse(what: string): Promise<never> {
+  #refuse (what: string): Promise<never> {
     return Promise.reject(
-      new Error(`cannot ${what} the external Redis from REDIS_URL (${this.url}); skip this test when server.external is true`),
+      new Error(`cannot ${what} the external Redis from REDIS_URL (${this.url}); skip this test when server.external is true`)
     )
   }
 
-  stop(): Promise<void> {
+  stop (): Promise<void> {
     return this.#refuse('stop')
   }
 
-  start(): Promise<void> {
+  start (): Promise<void> {
     return this.#refuse('start')
   }
 
-  restart(): Promise<void> {
+  restart (): Promise<void> {
     return this.#refuse('restart')
   }
 
-  async close(): Promise<void> {}
+  async close (): Promise<void> {}
 }
 
 // Spawns one server on a fresh port; retries with another port when it loses
 // the race for the port (another test file grabbed it between check and bind).
-async function spawnRedis(extraArgs: string[], withBus: boolean): Promise<LocalRedis> {
+async function spawnRedis (extraArgs: string[], withBus: boolean): Promise<LocalRedis> {
   requireRedisBinary()
   const dir = await makeTempDir()
   for (let attempt = 1; ; attempt++) {
@@ -492,7 +492,7 @@ async function spawnRedis(extraArgs: string[], withBus: boolean): Promise<LocalR
   }
 }
 
-export async function startRedis(options: StartRedisOptions = {}): Promise<RedisServer> {
+export async function startRedis (options: StartRedisOptions = {}): Promise<RedisServer> {
   const externalUrl = process.env.REDIS_URL
   if ((options.allowExternal ?? true) && externalUrl) return new ExternalRedis(externalUrl)
   const persistence = options.appendonly
@@ -503,7 +503,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
 
 // ---------------------------------------------------------------- cluster
 
-function run(cmd: string, args: string[], timeoutMs: number): Promise<string> {
+function run (cmd: string, args: string[], timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     // no stdin: CI has none, and redis-cli must never wait for a "yes"
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
@@ -527,7 +527,7 @@ function run(cmd: string, args: string[], timeoutMs: number): Promise<string> {
 const infoField = (info: string, field: string) => info.match(new RegExp(`^${field}:(.*)$`, 'm'))?.[1]?.trim()
 
 // Why a node is not ready yet, or undefined when it is.
-async function nodeNotReady(node: LocalRedis, totalNodes: number, replicasPerMaster: number): Promise<string | undefined> {
+async function nodeNotReady (node: LocalRedis, totalNodes: number, replicasPerMaster: number): Promise<string | undefined> {
   const info = await command(node.port, ['CLUSTER', 'INFO'])
   if (typeof info !== 'string') return `CLUSTER INFO replied ${String(info)}`
   const state = infoField(info, 'cluster_state')
@@ -545,7 +545,7 @@ async function nodeNotReady(node: LocalRedis, totalNodes: number, replicasPerMas
   return undefined
 }
 
-export async function startRedisCluster(options: StartRedisClusterOptions = {}): Promise<RedisCluster> {
+export async function startRedisCluster (options: StartRedisClusterOptions = {}): Promise<RedisCluster> {
   const masterCount = options.masters ?? 3
   const replicasPerMaster = options.replicasPerMaster ?? 0
   if (!Number.isInteger(masterCount) || masterCount < 3) {
@@ -576,13 +576,13 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
       'redis-cli',
       ['--cluster', 'create', ...servers.map((s) => `${HOST}:${s.port}`),
         '--cluster-replicas', String(replicasPerMaster), '--cluster-yes'],
-      CLUSTER_TIMEOUT_MS,
+      CLUSTER_TIMEOUT_MS
     )
 
     const deadline = Date.now() + CLUSTER_TIMEOUT_MS
     for (;;) {
       const problems = await Promise.all(
-        servers.map((s) => nodeNotReady(s, total, replicasPerMaster).catch((err: Error) => err.message)),
+        servers.map((s) => nodeNotReady(s, total, replicasPerMaster).catch((err: Error) => err.message))
       )
       const bad = problems.flatMap((p, i) => (p ? [`${servers[i]?.port}: ${p}`] : []))
       if (bad.length === 0) break
@@ -609,13 +609,13 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
 
 // ---------------------------------------------------------------- tap wrappers
 
-export async function redisForTest(t: Teardownable, options?: StartRedisOptions): Promise<RedisServer> {
+export async function redisForTest (t: Teardownable, options?: StartRedisOptions): Promise<RedisServer> {
   const server = await startRedis(options)
   t.teardown(() => server.close())
   return server
 }
 
-export async function redisClusterForTest(t: Teardownable, options?: StartRedisClusterOptions): Promise<RedisCluster> {
+export async function redisClusterForTest (t: Teardownable, options?: StartRedisClusterOptions): Promise<RedisCluster> {
   const cluster = await startRedisCluster(options)
   t.teardown(() => cluster.close())
   return cluster

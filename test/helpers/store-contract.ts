@@ -8,8 +8,8 @@
  */
 import type { Test } from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { parseRefreshToken } from '../../src/tokens.js'
-import type { RotateResult, SessionLimits, SessionStore } from '../../src/store/store.js'
+import { parseRefreshToken } from '../../src/session/refresh-token.js'
+import type { RotateResult, SessionLimits, SessionStore } from '../../src/session/store.js'
 
 /**
  * Returns `count` store instances that share one state (for Redis: separate connections, like
@@ -224,7 +224,7 @@ export function storeContract (t: Test, makeStores: MakeStores): void {
     t.equal(await store.revoke(userId, a.session.id), false, 'twice: nothing left to revoke')
     t.equal((await store.rotate(a.token)).outcome, 'missing')
     t.equal((await store.rotate(b.token)).outcome, 'rotated', 'the other session is untouched')
-    t.equal(await store.revoke(newUser('other'), b.session.id), false, "another user cannot revoke it")
+    t.equal(await store.revoke(newUser('other'), b.session.id), false, 'another user cannot revoke it')
     t.equal(await store.revoke(userId, 'not a session id'), false)
   })
 

@@ -1,13 +1,13 @@
 /** POST /logout (the session of the presented refresh token) and POST /logout-all (Bearer: every session). */
 import type { FastifyInstance } from 'fastify'
-import type { PluginContext } from '../context.js'
+import type { PluginContext } from '../../context.js'
 import { clearRefreshCookie } from '../cookies.js'
 import { isCrossSite } from '../csrf.js'
-import { authenticatedByCookie } from '../decorators.js'
-import { CsrfRejectedError } from '../errors.js'
-import { runHook } from '../hooks.js'
+import { authenticatedByCookie } from '../../access/authenticate.js'
+import { CsrfRejectedError } from '../../errors.js'
+import { runHook } from '../../app-callbacks.js'
 import { describe, ErrorResponse, NoContent, RefreshBody } from '../schemas.js'
-import { carriedRefreshToken } from './refresh-token-source.js'
+import { carriedRefreshToken } from '../refresh-token-source.js'
 
 export function logoutRoutes (fastify: FastifyInstance, context: PluginContext): void {
   const { store, app, options } = context

@@ -1,7 +1,7 @@
 /** GET /sessions and DELETE /sessions/:id: the user's own sessions, never anyone else's. */
 import type { FastifyInstance } from 'fastify'
-import type { PluginContext } from '../context.js'
-import { SessionNotFoundError } from '../errors.js'
+import type { PluginContext } from '../../context.js'
+import { SessionNotFoundError } from '../../errors.js'
 import { describe, ErrorResponse, NoContent, SessionParams, SessionsResponse } from '../schemas.js'
 
 export function sessionRoutes (fastify: FastifyInstance, context: PluginContext): void {

@@ -4,7 +4,7 @@
  * StoreUnavailableError (503) like the session store. Reserve checks and counts in one script, so
  * attempts sent at the same instant, to any number of instances, cannot all pass.
  *
- * Keys (slot strategy as in store/keys.ts: both counters of one attempt share the ip's hash tag,
+ * Keys (slot strategy as in redis/keys.ts: both counters of one attempt share the ip's hash tag,
  * so each script runs on one Cluster slot):
  *
  *   <prefix>login:{<b64url ip>}:ip                      failures from the ip
@@ -14,10 +14,10 @@
  */
 import { readFileSync } from 'node:fs'
 import type { Cluster, Redis, Result } from 'ioredis'
-import { attemptIds, validateLoginLimits } from './login-limiter.js'
-import type { LoginLimiter, LoginLimits } from './login-limiter.js'
-import { failFast, validateCommandTimeout } from './store/fail-fast.js'
-import { DEFAULT_PREFIX, validatePrefix } from './store/keys.js'
+import { attemptIds, validateLoginLimits } from './limiter.js'
+import type { LoginLimiter, LoginLimits } from './limiter.js'
+import { failFast, validateCommandTimeout } from '../redis/fail-fast.js'
+import { DEFAULT_PREFIX, validatePrefix } from '../redis/keys.js'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -32,7 +32,7 @@ const SCRIPTS = {
 } as const
 
 const definitions = Object.entries(SCRIPTS).map(([name, file]) => [name, {
-  lua: readFileSync(new URL(`./store/lua/${file}`, import.meta.url), 'utf8'),
+  lua: readFileSync(new URL(`../redis/lua/${file}`, import.meta.url), 'utf8'),
   numberOfKeys: 2
 }] as const)
 

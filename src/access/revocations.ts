@@ -8,7 +8,7 @@
  * ready (a revoked session cannot get a new token, so later revocations of theirs are heard);
  * older tokens, and every token while the feed is down, are checked against the store.
  */
-import type { RevocationWatcher } from './store/store.js'
+import type { RevocationWatcher } from '../session/store.js'
 
 /** Allowance for the clocks of the instance that signed a token and of this one. */
 export const CLOCK_SKEW_MS = 2_000

@@ -1,9 +1,9 @@
 /** Login and refresh both end here: access token, refresh cookie and/or body, no-store. */
 import type { FastifyReply } from 'fastify'
 import type { PluginContext } from '../context.js'
-import { setRefreshCookie } from '../cookies.js'
-import type { TokenResponse } from '../schemas.js'
-import type { Session } from '../store/store.js'
+import { setRefreshCookie } from './cookies.js'
+import type { TokenResponse } from './schemas.js'
+import type { Session } from '../session/store.js'
 
 export interface Identity {
   roles: readonly string[]

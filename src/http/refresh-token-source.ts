@@ -1,7 +1,7 @@
 /** Where a refresh or logout request carries its refresh token, per the transport option. */
 import type { FastifyRequest } from 'fastify'
 import type { ResolvedOptions } from '../options.js'
-import type { RefreshBody } from '../schemas.js'
+import type { RefreshBody } from './schemas.js'
 
 export interface CarriedToken {
   token: string

@@ -2,10 +2,10 @@
 import { fastifyCookie } from '@fastify/cookie'
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import { RESERVED_CLAIMS, type AccessTokenClaims, type AccessTokens } from './access-token.js'
-import { ForbiddenError, SessionRevokedError, TokenMissingError } from './errors.js'
+import { ForbiddenError, SessionRevokedError, TokenMissingError } from '../errors.js'
 import type { RevocationCache } from './revocations.js'
-import type { SessionStore } from './store/store.js'
-import type { AuthUser } from './types.js'
+import type { SessionStore } from '../session/store.js'
+import type { AuthUser } from '../types.js'
 
 /** RFC 6750: no error code when no token was sent; `invalid_token` when one was refused. */
 const CHALLENGE = 'Bearer'

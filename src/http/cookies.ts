@@ -1,7 +1,7 @@
 /** The one place that knows the refresh cookie's attributes, for setting and for clearing it. */
 import type { CookieSerializeOptions } from '@fastify/cookie'
 import type { FastifyReply } from 'fastify'
-import type { ResolvedOptions } from './options.js'
+import type { ResolvedOptions } from '../options.js'
 
 type CookieOptions = ResolvedOptions['cookie']
 

@@ -10,7 +10,7 @@
  * their keys from KEYS[1] by replacing its `sessions` suffix with `s:<sessionId>`, so the
  * derivation also survives an ioredis `keyPrefix`. Keep INDEX_SUFFIX and the scripts in step.
  */
-import { encodeUserId } from '../tokens.js'
+import { encodeUserId } from '../session/refresh-token.js'
 
 export const DEFAULT_PREFIX = 'rs:'
 const INDEX_SUFFIX = 'sessions'

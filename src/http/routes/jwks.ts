@@ -1,7 +1,7 @@
 /** GET /.well-known/jwks.json: the public keys of an asymmetric key set, for other resource servers. */
 import type { FastifyInstance } from 'fastify'
-import type { PluginContext } from '../context.js'
-import { JwksNotFoundError } from '../errors.js'
+import type { PluginContext } from '../../context.js'
+import { JwksNotFoundError } from '../../errors.js'
 import { describe, ErrorResponse, JwksResponse } from '../schemas.js'
 
 export function jwksRoute (fastify: FastifyInstance, context: PluginContext, path: string): void {

@@ -10,8 +10,8 @@
 import fastifyJwt from '@fastify/jwt'
 import { createPrivateKey, createPublicKey, KeyObject, type JsonWebKey } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
-import { TokenExpiredError, TokenInvalidError } from './errors.js'
-import { OptionsError, type KeyInput, type ResolvedOptions } from './options.js'
+import { TokenExpiredError, TokenInvalidError } from '../errors.js'
+import { OptionsError, type KeyInput, type ResolvedOptions } from '../options.js'
 
 export interface AccessTokenClaims {
   sub: string

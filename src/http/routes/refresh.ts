@@ -3,14 +3,14 @@
  * then supplies fresh roles, and a disabled or deleted user loses the session.
  */
 import type { FastifyInstance } from 'fastify'
-import type { PluginContext } from '../context.js'
+import type { PluginContext } from '../../context.js'
 import { clearRefreshCookie } from '../cookies.js'
 import { isCrossSite } from '../csrf.js'
-import { CsrfRejectedError, RefreshInvalidError, RefreshMissingError, RefreshReusedError } from '../errors.js'
-import { runHook } from '../hooks.js'
+import { CsrfRejectedError, RefreshInvalidError, RefreshMissingError, RefreshReusedError } from '../../errors.js'
+import { runHook } from '../../app-callbacks.js'
 import { describe, ErrorResponse, RefreshBody, TokenResponse } from '../schemas.js'
-import { decodeIdentity, identityOf, issueTokens, type Identity } from './issue-tokens.js'
-import { carriedRefreshToken } from './refresh-token-source.js'
+import { decodeIdentity, identityOf, issueTokens, type Identity } from '../issue-tokens.js'
+import { carriedRefreshToken } from '../refresh-token-source.js'
 
 export function refreshRoute (fastify: FastifyInstance, context: PluginContext): void {
   const { store, app, options } = context

@@ -7,12 +7,12 @@
  * throws (findUser or the verify failing) stays counted: failing closed.
  */
 import type { FastifyInstance } from 'fastify'
-import type { PluginContext } from '../context.js'
-import { InvalidCredentialsError, TooManyAttemptsError } from '../errors.js'
-import { runHook } from '../hooks.js'
-import type { LoginFailedEvent } from '../options.js'
+import type { PluginContext } from '../../context.js'
+import { InvalidCredentialsError, TooManyAttemptsError } from '../../errors.js'
+import { runHook } from '../../app-callbacks.js'
+import type { LoginFailedEvent } from '../../options.js'
 import { describe, ErrorResponse, LoginBody, TokenResponse } from '../schemas.js'
-import { encodeIdentity, identityOf, issueTokens } from './issue-tokens.js'
+import { encodeIdentity, identityOf, issueTokens } from '../issue-tokens.js'
 
 export function loginRoute (fastify: FastifyInstance, context: PluginContext): void {
   const { store, passwords, limiter, app, options } = context
