@@ -5,8 +5,9 @@
  * by that user's sessions (so it depends on sessions per user: both layouts are measured).
  */
 import { Redis } from 'ioredis'
-import { userKeys } from '../src/redis/keys.js'
+import { sessionKeys } from '../src/redis/keys.js'
 import { RedisStore } from '../src/redis/redis-store.js'
+import { SessionCore } from '../src/session/session-core.js'
 import { startRedis } from '../test/helpers/redis.js'
 
 const SESSIONS = Number(process.env.SESSIONS ?? 100_000)
@@ -31,8 +32,8 @@ export interface MemoryPerSession {
 }
 
 async function sampleKeys (redis: Redis, userId: string, sessionId: string): Promise<KeySample> {
-  const keys = userKeys('rs:', userId)
-  const key = keys.session(sessionId)
+  const keys = sessionKeys('rs:', userId)
+  const key = keys.sessionBase + sessionId
   const usage = async (name: string): Promise<number> => Number(await redis.call('MEMORY', 'USAGE', name, 'SAMPLES', '0'))
   return { keyName: Buffer.byteLength(key), record: await redis.strlen(key), recordMemory: await usage(key), indexMemory: await usage(keys.index) }
 }
@@ -42,7 +43,7 @@ export async function measureMemoryPerSession (sessionsPerUser: number, sessions
   const server = await startRedis({ allowExternal: false })
   const redis = new Redis(server.url)
   try {
-    const store = new RedisStore({ redis, prefix: 'rs:', idleTtlMs: 7 * 86_400_000, absoluteTtlMs: 30 * 86_400_000, reuseGraceMs: 10_000, maxSessionsPerUser: 10 })
+    const store = new SessionCore(new RedisStore({ redis, prefix: 'rs:', idleTtlMs: 7 * 86_400_000, absoluteTtlMs: 30 * 86_400_000, reuseGraceMs: 10_000, maxSessionsPerUser: 10 }))
     const version = /redis_version:(\S+)/.exec(await redis.info('server'))![1]!
     const before = await usedMemory(redis)
     const tokens: string[] = []

@@ -4,13 +4,13 @@ import type { AccessTokens } from './access/access-token.js'
 import type { LoginLimiter } from './login-limiter/limiter.js'
 import type { RefreshSessionsOptions, ResolvedOptions } from './options.js'
 import type { PasswordHasher } from './password.js'
-import type { SessionStore } from './session/store.js'
+import type { SessionCore } from './session/session-core.js'
 
 export type AppCallbacks = Pick<RefreshSessionsOptions, 'findUser' | 'loadUser' | 'onLogin' | 'onLoginFailed' | 'onRefresh' | 'onLogout' | 'onReuseDetected' | 'onPasswordRehash'>
 
 export interface PluginContext {
   options: ResolvedOptions
-  store: SessionStore
+  sessions: SessionCore
   tokens: AccessTokens
   passwords: PasswordHasher
   limiter: LoginLimiter | null

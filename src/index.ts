@@ -7,7 +7,8 @@ import { registerAccessTokens } from './access/access-token.js'
 import type { PluginContext } from './context.js'
 import { createAuthenticate, createAuthenticateSession, requireRoles } from './access/authenticate.js'
 import { RevocationCache } from './access/revocations.js'
-import { MemoryLoginLimiter, type LoginLimiter } from './login-limiter/limiter.js'
+import type { LoginLimiter } from './login-limiter/limiter.js'
+import { MemoryLoginLimiter } from './login-limiter/memory-limiter.js'
 import { RedisLoginLimiter } from './login-limiter/redis-limiter.js'
 import { resolveOptions, type RefreshSessionsOptions } from './options.js'
 import { createPasswordHasher } from './password.js'
@@ -15,6 +16,7 @@ import { authErrorHandler, authRoutes } from './http/routes/index.js'
 import { jwksRoute } from './http/routes/jwks.js'
 import { MemoryStore } from './session/memory-store.js'
 import { RedisStore } from './redis/redis-store.js'
+import { SessionCore } from './session/session-core.js'
 import type { SessionStore } from './session/store.js'
 import type { RefreshSessionsApi } from './types.js'
 
@@ -32,9 +34,10 @@ async function refreshSessions (fastify: FastifyInstance, userOptions: RefreshSe
     store = new MemoryStore(options.limits)
     if (options.loginLimits !== false) limiter = new MemoryLoginLimiter({ limits: options.loginLimits })
   }
+  const sessions = new SessionCore(store)
   fastify.addHook('onClose', async () => {
     // Our timers only: the Redis client is the app's to close.
-    await store.close()
+    await sessions.close()
     await limiter?.close()
   })
 
@@ -44,7 +47,7 @@ async function refreshSessions (fastify: FastifyInstance, userOptions: RefreshSe
   const revocations = store.watchRevocations === undefined ? null : new RevocationCache(options.accessToken.ttlSeconds * 1000)
   if (revocations !== null) {
     let stopWatching: (() => Promise<void>) | undefined
-    fastify.addHook('onReady', async () => { stopWatching = store.watchRevocations!(revocations) })
+    fastify.addHook('onReady', async () => { stopWatching = sessions.watchRevocations(revocations) ?? undefined })
     fastify.addHook('onClose', async () => {
       await stopWatching?.()
       revocations.close()
@@ -54,18 +57,19 @@ async function refreshSessions (fastify: FastifyInstance, userOptions: RefreshSe
   // request.user is NOT decorated here: @fastify/jwt decorates it unconditionally, so an app that
   // registers its own @fastify/jwt after this plugin would fail to start. authenticate assigns it.
   fastify.decorate('authenticate', authenticate)
-  fastify.decorate('authenticateSession', createAuthenticateSession(authenticate, store, revocations))
+  fastify.decorate('authenticateSession', createAuthenticateSession(authenticate, sessions, revocations))
   fastify.decorate('requireRoles', requireRoles)
   fastify.decorate('refreshSessions', {
-    listSessions: (userId) => store.list(String(userId)),
-    revokeSession: (userId, sessionId) => store.revoke(String(userId), sessionId),
-    revokeAllSessions: (userId, revokeOptions) => store.revokeAll(String(userId), revokeOptions),
+    listSessions: (userId) => sessions.list(String(userId)),
+    revokeSession: (userId, sessionId) => sessions.revoke(String(userId), sessionId),
+    revokeAllSessions: (userId, revokeOptions) => sessions.revokeAll(String(userId), revokeOptions),
     hashPassword: (password) => passwords.hash(password),
     verifyPassword: (hash, password) => passwords.verify(hash, password),
+    sessions,
     store
   } satisfies RefreshSessionsApi)
 
-  const context: PluginContext = { options, store, tokens, passwords, limiter, app: userOptions, authenticate }
+  const context: PluginContext = { options, sessions, tokens, passwords, limiter, app: userOptions, authenticate }
   await fastify.register(authRoutes, { prefix: options.routePrefix, context })
   if (options.routes.jwks !== false) {
     const path = options.routes.jwks
@@ -80,7 +84,9 @@ export default fp(refreshSessions, { fastify: '5.x', name: 'fastify-refresh-sess
 
 export type { RefreshSessionsOptions, AuthUserRecord, LoginUserRecord, LoginEvent, LoginFailedEvent, RefreshEvent, LogoutEvent, ReuseDetectedEvent, PasswordRehashEvent } from './options.js'
 export type { AuthUser, RefreshSessionsApi } from './types.js'
-export type { SessionStore, Session, RotateResult, SessionLimits, SessionMetadata } from './session/store.js'
+export type { SessionStore, Session, SessionLimits, StoredMetadata, CreateInput, CreateResult, RotateInput, StoreRotateResult, RevokeBySecretInput, RevokeBySecretResult, RevocationWatcher, ReuseKind } from './session/store.js'
+export type { CreatedSession, RotateResult, RotateContext, RevokeByTokenResult, SessionMetadata } from './session/session-core.js'
+export { SessionCore } from './session/session-core.js'
 export type { AccessTokenClaims } from './access/access-token.js'
 export { MemoryStore } from './session/memory-store.js'
 export { RedisStore } from './redis/redis-store.js'

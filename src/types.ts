@@ -3,6 +3,7 @@
  * `fastify.refreshSessions` for TypeScript users.
  */
 import type { preHandlerAsyncHookHandler } from 'fastify'
+import type { SessionCore } from './session/session-core.js'
 import type { Session, SessionStore } from './session/store.js'
 
 /** What `authenticate` puts on `request.user`. */
@@ -23,6 +24,9 @@ export interface RefreshSessionsApi {
   /** argon2id with the plugin's parameters (OWASP defaults). */
   hashPassword (password: string): Promise<string>
   verifyPassword (hash: string, password: string): Promise<boolean>
+  /** The session core: create, rotate, revoke and list sessions by refresh token or id. */
+  readonly sessions: SessionCore
+  /** The store under it (plain operations on ids and hashes; see SessionStore). */
   readonly store: SessionStore
 }
 

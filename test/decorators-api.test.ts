@@ -63,14 +63,21 @@ t.test('listSessions, revokeSession and revokeAllSessions({ except })', async (t
   t.equal((await api.listSessions(BOB.id)).length, 1)
 })
 
-t.test('store: the session store the plugin runs on, with its whole interface', async (t) => {
+t.test('sessions and store: the session core and the store it runs on, with their whole interfaces', async (t) => {
   const { app } = await buildApp(t)
-  const { store } = app.refreshSessions
+  const { sessions, store } = app.refreshSessions
   t.ok(store instanceof MemoryStore, 'no redis option: the memory store')
+  t.equal(sessions.store, store, 'the core runs on that store')
+  for (const method of ['create', 'rotate', 'revokeBySecret', 'revoke', 'revokeAll', 'list', 'isLive', 'close'] as const) {
+    t.type(store[method], 'function', `store.${method}`)
+  }
   for (const method of ['create', 'rotate', 'revokeByToken', 'revoke', 'revokeAll', 'list', 'isLive', 'close'] as const) {
-    t.type(store[method], 'function', method)
+    t.type(sessions[method], 'function', `sessions.${method}`)
   }
   const { sessionId } = await login(app)
   t.equal(await store.isLive(ALICE.id, sessionId), true, 'a login is visible through the store')
   t.equal(await store.isLive(BOB.id, sessionId), false)
+  t.equal(await sessions.isLive(ALICE.id, sessionId), true, 'and through the core')
+  const { token } = await sessions.create(BOB.id, { userAgent: 'UA' })
+  t.equal((await sessions.rotate(token)).outcome, 'rotated', 'a session made through the core refreshes')
 })

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { DEFAULT_LOGIN_LIMITS, MemoryLoginLimiter } from '../src/login-limiter/limiter.js'
+import { DEFAULT_LOGIN_LIMITS } from '../src/login-limiter/limiter.js'
+import { MemoryLoginLimiter } from '../src/login-limiter/memory-limiter.js'
 import { loginLimiterContract } from './helpers/login-limiter-contract.js'
 
 loginLimiterContract(t, async (limits, count = 1) => {

@@ -9,7 +9,8 @@
  */
 import t, { type Test } from 'tap'
 import { MemoryStore } from '../src/session/memory-store.js'
-import type { SessionLimits, SessionStore } from '../src/session/store.js'
+import { SessionCore } from '../src/session/session-core.js'
+import type { SessionLimits } from '../src/session/store.js'
 import { RaceModel, raceSeed, type RaceStats } from './helpers/race-model.js'
 import { redisClusterForTest, redisForTest } from './helpers/redis.js'
 import { connectCluster, connectRedis, redisStores } from './helpers/redis-clients.js'
@@ -24,7 +25,7 @@ const seed = raceSeed()
 
 t.comment(`race model: RACE_SEED=${seed}, ${BATCHES} batches per backend${LONG ? ' (RACE_LONG)' : ''}`)
 
-async function race (t: Test, label: string, stores: SessionStore[]): Promise<void> {
+async function race (t: Test, label: string, stores: SessionCore[]): Promise<void> {
   const model = new RaceModel(stores, { seed, batches: BATCHES, graceMs: GRACE_MS, cap: CAP, users: USERS, label }, label)
   const started = Date.now()
   const stats: RaceStats = await model.run()
@@ -42,9 +43,9 @@ async function race (t: Test, label: string, stores: SessionStore[]): Promise<vo
 }
 
 t.test('MemoryStore', async (t) => {
-  const store = new MemoryStore(LIMITS)
-  t.teardown(() => store.close())
-  await race(t, 'memory', [store, store])
+  const sessions = new SessionCore(new MemoryStore(LIMITS))
+  t.teardown(() => sessions.close())
+  await race(t, 'memory', [sessions, sessions])
 })
 
 t.test('RedisStore: two instances on one Redis', async (t) => {

@@ -34,6 +34,7 @@ import { latency, Recorder, round, runLoad, tally, trackLateCommands, type Sampl
 import { redisClusterForTest } from './helpers/redis.js'
 import { connectCluster, FAIL_FAST, uniquePrefix } from './helpers/redis-clients.js'
 import { RedisStore } from '../src/redis/redis-store.js'
+import { SessionCore } from '../src/session/session-core.js'
 
 // ioredis's own slot function (a dependency of ioredis, without type declarations).
 const keySlot = createRequire(import.meta.url)('cluster-key-slot') as (key: string) => number
@@ -91,7 +92,7 @@ for (const node of [...cluster.masters, ...cluster.replicas]) {
 t.test('a rotation that runs after its request answered 503 must not revoke the session', async (t) => {
   const limits = { idleTtlMs: 60_000, absoluteTtlMs: 120_000, reuseGraceMs: 10_000, maxSessionsPerUser: 10 }
   const redis = await connectCluster(t, cluster)
-  const store = new RedisStore({ redis, prefix: uniquePrefix('late'), commandTimeoutMs: COMMAND_TIMEOUT_MS, ...limits })
+  const store = new SessionCore(new RedisStore({ redis, prefix: uniquePrefix('late'), commandTimeoutMs: COMMAND_TIMEOUT_MS, ...limits }))
   const { token: t1 } = await store.create('u-late')
 
   // A deterministic model of ioredis's retry queues (retryDelayOnFailover, retryDelayOnClusterDown,

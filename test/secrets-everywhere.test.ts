@@ -440,7 +440,7 @@ t.test('EdDSA + RS256 key set: no PEM and no private JWK member in logs, respons
     routes: (app) => { app.get('/boom', { preHandler: app.authenticate }, async () => { throw new Error('handler failed') }) }
   })
   // findUser throws for everyone here: sessions come from the store directly.
-  const { token: refreshToken } = await app.refreshSessions.store.create(ALICE.id, { userAgent: 'UA', ip: '127.0.0.1', clientId: null, data: null })
+  const { token: refreshToken } = await app.refreshSessions.sessions.create(ALICE.id, { userAgent: 'UA', ip: '127.0.0.1', clientId: null, data: null })
   const r = new Recorder(app, new Secrets())
   for (const key of keys) for (const [label, value] of privateForms(key)) r.secrets.add(label, value)
   r.secrets.add('HS256 secret', HS256_SECRET)

@@ -1,6 +1,7 @@
 import t from 'tap'
 import type { Redis } from 'ioredis'
 import { RedisStore } from '../src/redis/redis-store.js'
+import { SessionCore } from '../src/session/session-core.js'
 import { parseRefreshToken } from '../src/session/refresh-token.js'
 import { redisForTest } from './helpers/redis.js'
 import { connectRedis, uniquePrefix } from './helpers/redis-clients.js'
@@ -24,7 +25,7 @@ t.test('a dump of Redis holds no token and no part of a secret, and every key ex
   const server = await redisForTest(t)
   const redis = await connectRedis(t, server)
   const prefix = uniquePrefix('at-rest')
-  const store = new RedisStore({ redis, prefix, idleTtlMs: 60_000, absoluteTtlMs: 120_000, reuseGraceMs: 10_000, maxSessionsPerUser: 3 })
+  const store = new SessionCore(new RedisStore({ redis, prefix, idleTtlMs: 60_000, absoluteTtlMs: 120_000, reuseGraceMs: 10_000, maxSessionsPerUser: 3 }))
   const tokens: string[] = []
   for (const user of ['dave', 'erin', 'dave']) {
     let { token } = await store.create(user, { userAgent: 'UA', ip: '198.51.100.7', clientId: 'web' })

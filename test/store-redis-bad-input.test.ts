@@ -1,5 +1,6 @@
 import t from 'tap'
 import { RedisStore } from '../src/redis/redis-store.js'
+import { SessionCore } from '../src/session/session-core.js'
 import { redisForTest } from './helpers/redis.js'
 import { connectRedis, uniquePrefix } from './helpers/redis-clients.js'
 import { networkCommands } from './helpers/commandstats.js'
@@ -7,7 +8,7 @@ import { networkCommands } from './helpers/commandstats.js'
 t.test('bad tokens and ids never reach Redis: no command, no key built from them, no exception', async (t) => {
   const server = await redisForTest(t, { allowExternal: false })
   const redis = await connectRedis(t, server)
-  const store = new RedisStore({ redis, prefix: uniquePrefix(), idleTtlMs: 60_000, absoluteTtlMs: 120_000, reuseGraceMs: 1_000, maxSessionsPerUser: 5 })
+  const store = new SessionCore(new RedisStore({ redis, prefix: uniquePrefix(), idleTtlMs: 60_000, absoluteTtlMs: 120_000, reuseGraceMs: 1_000, maxSessionsPerUser: 5 }))
   const admin = await connectRedis(t, server)
   const { token } = await store.create('carol')
   const [user, session, secret] = token.split('.') as [string, string, string]

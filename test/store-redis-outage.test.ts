@@ -1,7 +1,8 @@
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { RedisStore } from '../src/redis/redis-store.js'
-import type { RotateResult } from '../src/session/store.js'
+import { SessionCore } from '../src/session/session-core.js'
+import type { RotateResult } from '../src/session/session-core.js'
 import { redisForTest } from './helpers/redis.js'
 import { connectRedis, uniquePrefix } from './helpers/redis-clients.js'
 
@@ -23,7 +24,7 @@ async function eventually<T> (fn: () => Promise<T>, withinMs: number): Promise<{
 
 t.test('Redis stopped: every operation fails fast with StoreUnavailable; restarted: the same store works again', async (t) => {
   const server = await redisForTest(t, { allowExternal: false, appendonly: true })
-  const store = new RedisStore({ redis: await connectRedis(t, server), prefix: uniquePrefix(), ...limits, commandTimeoutMs: TIMEOUT_MS })
+  const store = new SessionCore(new RedisStore({ redis: await connectRedis(t, server), prefix: uniquePrefix(), ...limits, commandTimeoutMs: TIMEOUT_MS }))
   const { token } = await store.create('frank')
 
   await server.stop()
@@ -50,7 +51,7 @@ t.test('Redis stopped: every operation fails fast with StoreUnavailable; restart
 
 t.test('Redis hung (SIGSTOP): calls give up after the command timeout, then recover on SIGCONT', async (t) => {
   const server = await redisForTest(t, { allowExternal: false })
-  const store = new RedisStore({ redis: await connectRedis(t, server), prefix: uniquePrefix(), ...limits, commandTimeoutMs: TIMEOUT_MS })
+  const store = new SessionCore(new RedisStore({ redis: await connectRedis(t, server), prefix: uniquePrefix(), ...limits, commandTimeoutMs: TIMEOUT_MS }))
   const { token } = await store.create('grace')
   process.kill(server.pid!, 'SIGSTOP')
   t.teardown(() => { try { process.kill(server.pid!, 'SIGCONT') } catch {} })
@@ -67,7 +68,7 @@ t.test('Redis hung (SIGSTOP): calls give up after the command timeout, then reco
 
 t.test('a custom command timeout is honoured', async (t) => {
   const server = await redisForTest(t, { allowExternal: false })
-  const store = new RedisStore({ redis: await connectRedis(t, server), prefix: uniquePrefix(), ...limits, commandTimeoutMs: 300 })
+  const store = new SessionCore(new RedisStore({ redis: await connectRedis(t, server), prefix: uniquePrefix(), ...limits, commandTimeoutMs: 300 }))
   process.kill(server.pid!, 'SIGSTOP')
   t.teardown(() => { try { process.kill(server.pid!, 'SIGCONT') } catch {} })
   const started = Date.now()

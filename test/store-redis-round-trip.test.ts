@@ -1,5 +1,6 @@
 import t from 'tap'
 import { RedisStore } from '../src/redis/redis-store.js'
+import { SessionCore } from '../src/session/session-core.js'
 import { redisForTest } from './helpers/redis.js'
 import { connectRedis, uniquePrefix } from './helpers/redis-clients.js'
 import { commandCalls, networkCommands } from './helpers/commandstats.js'
@@ -10,7 +11,7 @@ t.test('a rotation costs exactly one Redis command (EVALSHA)', async (t) => {
   // Its own server: INFO commandstats counts every client of the server.
   const server = await redisForTest(t, { allowExternal: false })
   const redis = await connectRedis(t, server)
-  const store = new RedisStore({ redis, prefix: uniquePrefix(), ...limits })
+  const store = new SessionCore(new RedisStore({ redis, prefix: uniquePrefix(), ...limits }))
   const admin = await connectRedis(t, server)
   let { token } = await store.create('alice')
   const warm = await store.rotate(token) // the first call may pay EVALSHA -> NOSCRIPT -> EVAL
@@ -34,7 +35,7 @@ t.test('a rotation costs exactly one Redis command (EVALSHA)', async (t) => {
 t.test('grace replays and reuse detection are one command each too', async (t) => {
   const server = await redisForTest(t, { allowExternal: false })
   const redis = await connectRedis(t, server)
-  const store = new RedisStore({ redis, prefix: uniquePrefix(), ...limits, reuseGraceMs: 50 })
+  const store = new SessionCore(new RedisStore({ redis, prefix: uniquePrefix(), ...limits, reuseGraceMs: 50 }))
   const { token } = await store.create('bob')
   await store.rotate(token)
   const sent = await networkCommands(await connectRedis(t, server), redis, async () => {

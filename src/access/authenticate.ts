@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'f
 import { RESERVED_CLAIMS, type AccessTokenClaims, type AccessTokens } from './access-token.js'
 import { ForbiddenError, SessionRevokedError, TokenMissingError } from '../errors.js'
 import type { RevocationCache } from './revocations.js'
-import type { SessionStore } from '../session/store.js'
+import type { SessionCore } from '../session/session-core.js'
 import type { AuthUser } from '../types.js'
 
 /** RFC 6750: no error code when no token was sent; `invalid_token` when one was refused. */
@@ -75,12 +75,12 @@ export function createAuthenticate (tokens: AccessTokens, cookieName: string | n
  * With a revocation feed (see revocations.ts) a token issued while the feed was complete costs no
  * store round trip; anything the feed cannot vouch for is checked against the store.
  */
-export function createAuthenticateSession (authenticate: preHandlerAsyncHookHandler, store: SessionStore, revocations: RevocationCache | null): preHandlerAsyncHookHandler {
+export function createAuthenticateSession (authenticate: preHandlerAsyncHookHandler, sessions: SessionCore, revocations: RevocationCache | null): preHandlerAsyncHookHandler {
   return async function authenticateSession (request, reply) {
     await authenticate.call(this, request, reply)
     const { user } = request
     const revoked = revocations?.isRevoked(user.sessionId, issuedAt.get(user) ?? 0) ?? null
-    if (revoked === true || (revoked === null && !await store.isLive(user.id, user.sessionId))) {
+    if (revoked === true || (revoked === null && !await sessions.isLive(user.id, user.sessionId))) {
       reply.header('www-authenticate', INVALID_TOKEN_CHALLENGE)
       throw new SessionRevokedError()
     }

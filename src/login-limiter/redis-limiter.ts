@@ -4,20 +4,16 @@
  * StoreUnavailableError (503) like the session store. Reserve checks and counts in one script, so
  * attempts sent at the same instant, to any number of instances, cannot all pass.
  *
- * Keys (slot strategy as in redis/keys.ts: both counters of one attempt share the ip's hash tag,
- * so each script runs on one Cluster slot):
- *
- *   <prefix>login:{<b64url ip>}:ip                      failures from the ip
- *   <prefix>login:{<b64url ip>}:u:<b64url user digest>  failures for the username from the ip
- *
- * Values are plain counters with the window's TTL; no username is stored, only a digest.
+ * Keys: see redis/keys.ts (both counters of one attempt share the ip's hash tag, so each script
+ * runs on one Cluster slot). Values are plain counters with the window's TTL; no username is
+ * stored, only a digest.
  */
-import { readFileSync } from 'node:fs'
 import type { Cluster, Redis, Result } from 'ioredis'
 import { attemptIds, validateLoginLimits } from './limiter.js'
 import type { LoginLimiter, LoginLimits } from './limiter.js'
 import { failFast, validateCommandTimeout } from '../redis/fail-fast.js'
-import { DEFAULT_PREFIX, validatePrefix } from '../redis/keys.js'
+import { DEFAULT_PREFIX, loginKeys, validatePrefix } from '../redis/keys.js'
+import { defineScripts, scriptSource } from '../redis/scripts.js'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -27,14 +23,9 @@ declare module 'ioredis' {
 }
 
 const SCRIPTS = {
-  refreshSessionsLoginReserve: 'login-reserve-2.lua',
-  refreshSessionsLoginRelease: 'login-release-2.lua'
-} as const
-
-const definitions = Object.entries(SCRIPTS).map(([name, file]) => [name, {
-  lua: readFileSync(new URL(`../redis/lua/${file}`, import.meta.url), 'utf8'),
-  numberOfKeys: 2
-}] as const)
+  refreshSessionsLoginReserve: scriptSource('login-reserve-2.lua'),
+  refreshSessionsLoginRelease: scriptSource('login-release-2.lua')
+}
 
 export interface RedisLoginLimiterOptions {
   redis: Redis | Cluster
@@ -56,10 +47,7 @@ export class RedisLoginLimiter implements LoginLimiter {
     this.#prefix = validatePrefix(options.prefix ?? DEFAULT_PREFIX)
     this.#limits = validateLoginLimits(options.limits)
     this.#timeoutMs = validateCommandTimeout(options.commandTimeoutMs)
-    for (const [name, definition] of definitions) {
-      // defineCommand is idempotent per name; several limiters may share one client.
-      if (typeof (this.#redis as unknown as Record<string, unknown>)[name] !== 'function') this.#redis.defineCommand(name, definition)
-    }
+    defineScripts(this.#redis, SCRIPTS)
   }
 
   async reserve (username: string, ip: string): Promise<number> {
@@ -79,7 +67,6 @@ export class RedisLoginLimiter implements LoginLimiter {
 
   #keys (username: string, ip: string): [ipKey: string, userKey: string] {
     const ids = attemptIds(username, ip)
-    const base = `${this.#prefix}login:{${ids.ip}}:`
-    return [base + 'ip', base + 'u:' + ids.user]
+    return loginKeys(this.#prefix, ids.ip, ids.user)
   }
 }

@@ -1,24 +1,23 @@
 /**
- * Redis key schema. Slot strategy: every key of one user carries the same `{hash tag}` (the
- * base64url user id, which never contains braces), so login, refresh, revoke, revoke-all and the
- * per-user cap each run as one script on one Cluster slot.
+ * The Redis key layout, every key of the plugin in one place. Slot strategy: the keys one script
+ * touches share one `{hash tag}`, so each script runs on one Cluster slot:
  *
  *   <prefix>{<b64url userId>}:sessions        sorted set: session id -> expiresAt (ms)
  *   <prefix>{<b64url userId>}:s:<sessionId>   string: the session record (see lua/README.md)
+ *   <prefix>revoked                           pub/sub channel: revoked session ids
+ *   <prefix>login:{<ip id>}:ip                failed logins from the ip
+ *   <prefix>login:{<ip id>}:u:<user digest>   failed logins for the username from the ip
  *
- * Scripts that touch sessions other than the one in KEYS (eviction, revoke-all, list) derive
- * their keys from KEYS[1] by replacing its `sessions` suffix with `s:<sessionId>`, so the
- * derivation also survives an ioredis `keyPrefix`. Keep INDEX_SUFFIX and the scripts in step.
+ * Scripts that reach a user's other sessions (eviction, revoke-all, list) get the record key
+ * base (`<prefix>{<tag>}:s:`) as a KEY and append session ids to it: they never slice a key, and
+ * an ioredis `keyPrefix` applies to the base as to every key.
  */
-import { encodeUserId } from '../session/refresh-token.js'
-
 export const DEFAULT_PREFIX = 'rs:'
-const INDEX_SUFFIX = 'sessions'
-const SESSION_INFIX = 's:'
 
-export interface UserKeys {
+export interface SessionKeys {
   index: string
-  session: (sessionId: string) => string
+  /** A session's record key is this base followed by its id. */
+  sessionBase: string
 }
 
 export function validatePrefix (prefix: unknown): string {
@@ -28,10 +27,18 @@ export function validatePrefix (prefix: unknown): string {
   return prefix
 }
 
-export function userKeys (prefix: string, userId: string): UserKeys {
-  const base = `${prefix}{${encodeUserId(userId)}}:`
-  return {
-    index: base + INDEX_SUFFIX,
-    session: (sessionId) => base + SESSION_INFIX + sessionId
-  }
+/** base64url never contains braces, so any user id makes a valid hash tag. */
+export function sessionKeys (prefix: string, userId: string): SessionKeys {
+  const base = `${prefix}{${Buffer.from(userId, 'utf8').toString('base64url')}}:`
+  return { index: base + 'sessions', sessionBase: base + 's:' }
+}
+
+export function revocationChannel (prefix: string): string {
+  return `${prefix}revoked`
+}
+
+/** Both counters of one attempt share the ip's hash tag (`ipId` never contains braces and is never empty). */
+export function loginKeys (prefix: string, ipId: string, userDigest: string): [ipKey: string, userKey: string] {
+  const base = `${prefix}login:{${ipId}}:`
+  return [base + 'ip', base + 'u:' + userDigest]
 }

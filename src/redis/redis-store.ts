@@ -3,43 +3,37 @@
  * trip each. Every call fails fast with StoreUnavailableError (503) when Redis is down or slow,
  * and works again by itself when ioredis reconnects.
  */
-import { readFileSync } from 'node:fs'
 import type { Cluster, Redis, Result } from 'ioredis'
-import { formatRefreshToken, hashSecret, isValidSessionId, isValidUserId, mintSecret, mintSessionId, openSuccessor, parseRefreshToken, sealSuccessor } from '../session/refresh-token.js'
+import { FINGERPRINT_BYTES, OLDER_SECRETS_REMEMBERED } from '../session/retired-secrets.js'
+import { INDEX_LINGER_MS, validateLimits } from '../session/session-ttl.js'
+import type { CreateInput, CreateResult, RevocationWatcher, RevokeBySecretInput, RevokeBySecretResult, RotateInput, Session, SessionLimits, SessionStore, StoreRotateResult } from '../session/store.js'
 import { DEFAULT_COMMAND_TIMEOUT_MS, failFast } from './fail-fast.js'
-import { DEFAULT_PREFIX, userKeys, validatePrefix } from './keys.js'
-import { clip, INDEX_LINGER_MS, MAX_CLIENT_ID_LENGTH, MAX_DATA_LENGTH, MAX_IP_LENGTH, MAX_USER_AGENT_LENGTH, OLDER_SECRET_FINGERPRINT_BYTES, OLDER_SECRETS_REMEMBERED, validateLimits } from '../session/session-ttl.js'
-import type { CreatedSession, RevocationWatcher, RevokeByTokenResult, RotateContext, RotateResult, Session, SessionLimits, SessionMetadata, SessionStore } from '../session/store.js'
+import { DEFAULT_PREFIX, revocationChannel, sessionKeys, validatePrefix } from './keys.js'
+import { defineScripts, scriptSource } from './scripts.js'
 
 type Arg = string | Buffer | number
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    refreshSessionsCreate (index: string, session: string, ...args: Arg[]): Result<Array<number | string>, Context>
-    refreshSessionsRotate (index: string, session: string, ...args: Arg[]): Result<Array<number | string>, Context>
+    refreshSessionsCreate (index: string, session: string, sessionBase: string, ...args: Arg[]): Result<Array<number | string>, Context>
     refreshSessionsRotateBuffer (index: string, session: string, ...args: Arg[]): Result<Array<number | Buffer>, Context>
-    refreshSessionsRevokeByToken (index: string, session: string, ...args: Arg[]): Result<number, Context>
-    refreshSessionsRevoke (index: string, session: string, sessionId: string, channel: string): Result<number, Context>
-    refreshSessionsRevokeAll (index: string, except: string, channel: string): Result<number, Context>
-    refreshSessionsList (index: string, idleTtlMs: number, absoluteTtlMs: number): Result<Array<number | string>, Context>
+    refreshSessionsRevokeBySecret (index: string, session: string, ...args: Arg[]): Result<number, Context>
+    refreshSessionsRevoke (index: string, session: string, now: string, sessionId: string, channel: string): Result<number, Context>
+    refreshSessionsRevokeAll (index: string, sessionBase: string, now: string, except: string, channel: string): Result<number, Context>
+    refreshSessionsList (index: string, sessionBase: string, now: string, idleTtlMs: number, absoluteTtlMs: number): Result<Array<number | string>, Context>
+    refreshSessionsIsLive (session: string, now: string): Result<number, Context>
   }
 }
 
 const SCRIPTS = {
-  refreshSessionsCreate: 'create-2.lua',
-  refreshSessionsRotate: 'rotate-2.lua',
-  refreshSessionsRevokeByToken: 'revoke-by-token-2.lua',
-  refreshSessionsRevoke: 'revoke-2.lua',
-  refreshSessionsRevokeAll: 'revoke-all-1.lua',
-  refreshSessionsList: 'list-1.lua'
-} as const
-
-function loadScript (file: string): { lua: string, numberOfKeys: number } {
-  const lua = readFileSync(new URL(`./lua/${file}`, import.meta.url), 'utf8')
-  return { lua, numberOfKeys: Number(/-(\d+)\.lua$/.exec(file)![1]) }
+  refreshSessionsCreate: scriptSource('create-3.lua', { sessionRules: true }),
+  refreshSessionsRotate: scriptSource('rotate-2.lua', { sessionRules: true }),
+  refreshSessionsRevokeBySecret: scriptSource('revoke-by-secret-2.lua', { sessionRules: true }),
+  refreshSessionsRevoke: scriptSource('revoke-2.lua', { sessionRules: true }),
+  refreshSessionsRevokeAll: scriptSource('revoke-all-2.lua', { sessionRules: true }),
+  refreshSessionsList: scriptSource('list-2.lua', { sessionRules: true }),
+  refreshSessionsIsLive: scriptSource('is-live-1.lua', { sessionRules: true })
 }
-
-const definitions = Object.entries(SCRIPTS).map(([name, file]) => [name, loadScript(file)] as const)
 
 export interface RedisStoreOptions extends SessionLimits {
   redis: Redis | Cluster
@@ -49,116 +43,97 @@ export interface RedisStoreOptions extends SessionLimits {
   commandTimeoutMs?: number
   /** Pub/sub channel on which revoked session ids are announced (default `<prefix>revoked`; false: none). */
   revocationChannel?: string | false
+  /** For tests only: the time the scripts use instead of Redis TIME (epoch ms). */
+  clock?: () => number
 }
 
 export class RedisStore implements SessionStore {
+  readonly limits: SessionLimits
   readonly #redis: Redis | Cluster
   readonly #prefix: string
-  readonly #limits: SessionLimits
   readonly #timeoutMs: number
   /** '' when revocations are not announced. */
   readonly #channel: string
+  readonly #clock: (() => number) | undefined
 
   constructor (options: RedisStoreOptions) {
     this.#redis = options.redis
     this.#prefix = validatePrefix(options.prefix ?? DEFAULT_PREFIX)
-    this.#limits = validateLimits(options)
+    this.limits = validateLimits(options)
     this.#timeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS
-    this.#channel = options.revocationChannel === false ? '' : (options.revocationChannel ?? `${this.#prefix}revoked`)
-    for (const [name, definition] of definitions) {
-      // defineCommand is idempotent per name; several stores may share one client.
-      if (typeof (this.#redis as unknown as Record<string, unknown>)[name] !== 'function') this.#redis.defineCommand(name, definition)
-    }
+    this.#channel = options.revocationChannel === false ? '' : (options.revocationChannel ?? revocationChannel(this.#prefix))
+    this.#clock = options.clock
+    defineScripts(this.#redis, SCRIPTS)
   }
 
-  async create (userId: string, metadata: SessionMetadata = {}): Promise<CreatedSession> {
-    if (!isValidUserId(userId)) throw new TypeError('userId must be a non-empty string of at most 256 bytes')
-    const sessionId = mintSessionId()
-    const secret = mintSecret()
-    const keys = userKeys(this.#prefix, userId)
-    const userAgent = clip(metadata.userAgent, MAX_USER_AGENT_LENGTH)
-    const ip = clip(metadata.ip, MAX_IP_LENGTH)
-    const clientId = clip(metadata.clientId, MAX_CLIENT_ID_LENGTH)
-    const data = clip(metadata.data, MAX_DATA_LENGTH)
-    const reply = await this.#call(() => this.#redis.refreshSessionsCreate(
-      keys.index, keys.session(sessionId), sessionId, hashSecret(secret),
-      this.#limits.idleTtlMs, this.#limits.absoluteTtlMs, this.#limits.maxSessionsPerUser,
-      userAgent, ip, clientId, INDEX_LINGER_MS, data, this.#channel
+  async create ({ userId, sessionId, secretHash, metadata }: CreateInput): Promise<CreateResult> {
+    const keys = sessionKeys(this.#prefix, userId)
+    const { userAgent, ip, clientId, data } = metadata
+    const [createdAt, expiresAt, ...evicted] = await this.#call(() => this.#redis.refreshSessionsCreate(
+      keys.index, keys.sessionBase + sessionId, keys.sessionBase, this.#now(), sessionId, secretHash,
+      this.limits.idleTtlMs, this.limits.absoluteTtlMs, this.limits.maxSessionsPerUser,
+      userAgent, ip, clientId, data, INDEX_LINGER_MS, this.#channel
     ))
-    const [createdAt, expiresAt, ...evicted] = reply
     return {
-      token: formatRefreshToken({ userId, sessionId, secret }),
       session: toSession(userId, sessionId, [createdAt!, createdAt!, expiresAt!, userAgent, ip, clientId, data]),
       evicted: evicted.map(String)
     }
   }
 
-  async rotate (token: string, context: RotateContext = {}): Promise<RotateResult> {
-    const parts = parseRefreshToken(token)
-    if (parts === null) return { outcome: 'invalid' }
-    const { userId, sessionId, secret } = parts
-    const keys = userKeys(this.#prefix, userId)
-    const successor = mintSecret()
+  async rotate (input: RotateInput): Promise<StoreRotateResult> {
+    const { userId, sessionId } = input
+    const keys = sessionKeys(this.#prefix, userId)
     const reply = await this.#call(() => this.#redis.refreshSessionsRotateBuffer(
-      keys.index, keys.session(sessionId), sessionId, hashSecret(secret), hashSecret(successor),
-      sealSuccessor(secret, successor), this.#limits.idleTtlMs, this.#limits.absoluteTtlMs,
-      this.#limits.reuseGraceMs, clip(context.clientId, MAX_CLIENT_ID_LENGTH),
-      OLDER_SECRET_FINGERPRINT_BYTES, OLDER_SECRETS_REMEMBERED, INDEX_LINGER_MS, this.#channel
+      keys.index, keys.sessionBase + sessionId, this.#now(), sessionId, input.presentedHash, input.successorHash,
+      input.sealedSuccessor, this.limits.idleTtlMs, this.limits.absoluteTtlMs, this.limits.reuseGraceMs,
+      input.clientId, FINGERPRINT_BYTES, OLDER_SECRETS_REMEMBERED, INDEX_LINGER_MS, this.#channel
     ))
     const outcome = String(reply[0])
     switch (outcome) {
       case 'rotated':
-        return { outcome, token: formatRefreshToken({ userId, sessionId, secret: successor }), session: toSession(userId, sessionId, reply.slice(1, 8)) }
-      case 'grace': {
-        const newest = openSuccessor(secret, reply[8] as Buffer)
-        return { outcome, token: formatRefreshToken({ userId, sessionId, secret: newest }), session: toSession(userId, sessionId, reply.slice(1, 8)) }
-      }
+        return { outcome, session: toSession(userId, sessionId, reply.slice(1, 8)) }
+      case 'grace':
+        return { outcome, session: toSession(userId, sessionId, reply.slice(1, 8)), sealedSuccessor: reply[8] as Buffer }
       case 'reused':
-        return { outcome, userId, sessionId, reuse: String(reply[1]) === 'older' ? 'older' : 'predecessor' }
+        return { outcome, reuse: String(reply[1]) === 'older' ? 'older' : 'predecessor' }
       case 'missing':
       case 'expired':
       case 'stale':
-        return { outcome, userId, sessionId }
+        return { outcome }
       default:
         return { outcome: 'invalid' }
     }
   }
 
-  async revokeByToken (token: string): Promise<RevokeByTokenResult> {
-    const parts = parseRefreshToken(token)
-    if (parts === null) return { outcome: 'invalid' }
-    const { userId, sessionId, secret } = parts
-    const keys = userKeys(this.#prefix, userId)
-    const result = await this.#call(() => this.#redis.refreshSessionsRevokeByToken(
-      keys.index, keys.session(sessionId), sessionId, hashSecret(secret), OLDER_SECRET_FINGERPRINT_BYTES, this.#channel
+  async revokeBySecret ({ userId, sessionId, presentedHash }: RevokeBySecretInput): Promise<RevokeBySecretResult> {
+    const keys = sessionKeys(this.#prefix, userId)
+    const result = await this.#call(() => this.#redis.refreshSessionsRevokeBySecret(
+      keys.index, keys.sessionBase + sessionId, this.#now(), sessionId, presentedHash, FINGERPRINT_BYTES, this.#channel
     ))
-    if (result === 1) return { outcome: 'revoked', userId, sessionId }
-    return { outcome: result === 0 ? 'missing' : 'invalid' }
+    return result === 1 ? 'revoked' : result === 0 ? 'missing' : 'invalid'
   }
 
   async revoke (userId: string, sessionId: string): Promise<boolean> {
-    if (!isValidUserId(userId) || !isValidSessionId(sessionId)) return false
-    const keys = userKeys(this.#prefix, userId)
-    return await this.#call(() => this.#redis.refreshSessionsRevoke(keys.index, keys.session(sessionId), sessionId, this.#channel)) === 1
+    const keys = sessionKeys(this.#prefix, userId)
+    return await this.#call(() => this.#redis.refreshSessionsRevoke(keys.index, keys.sessionBase + sessionId, this.#now(), sessionId, this.#channel)) === 1
   }
 
-  async revokeAll (userId: string, options: { except?: string | null } = {}): Promise<number> {
-    if (!isValidUserId(userId)) return 0
-    const except = isValidSessionId(options.except) ? options.except : ''
-    return await this.#call(() => this.#redis.refreshSessionsRevokeAll(userKeys(this.#prefix, userId).index, except, this.#channel))
+  async revokeAll (userId: string, exceptSessionId: string | null): Promise<number> {
+    const keys = sessionKeys(this.#prefix, userId)
+    return await this.#call(() => this.#redis.refreshSessionsRevokeAll(keys.index, keys.sessionBase, this.#now(), exceptSessionId ?? '', this.#channel))
   }
 
   async list (userId: string): Promise<Session[]> {
-    if (!isValidUserId(userId)) return []
-    const flat = await this.#call(() => this.#redis.refreshSessionsList(userKeys(this.#prefix, userId).index, this.#limits.idleTtlMs, this.#limits.absoluteTtlMs))
+    const keys = sessionKeys(this.#prefix, userId)
+    const flat = await this.#call(() => this.#redis.refreshSessionsList(keys.index, keys.sessionBase, this.#now(), this.limits.idleTtlMs, this.limits.absoluteTtlMs))
     const sessions: Session[] = []
     for (let i = 0; i < flat.length; i += 8) sessions.push(toSession(userId, String(flat[i]), flat.slice(i + 1, i + 8)))
-    return sessions.sort(newestFirst)
+    return sessions
   }
 
   async isLive (userId: string, sessionId: string): Promise<boolean> {
-    if (!isValidUserId(userId) || !isValidSessionId(sessionId)) return false
-    return await this.#call(() => this.#redis.exists(userKeys(this.#prefix, userId).session(sessionId))) === 1
+    const keys = sessionKeys(this.#prefix, userId)
+    return await this.#call(() => this.#redis.refreshSessionsIsLive(keys.sessionBase + sessionId, this.#now())) === 1
   }
 
   /**
@@ -188,6 +163,11 @@ export class RedisStore implements SessionStore {
     // The Redis client belongs to the caller: closing it is theirs to do.
   }
 
+  /** '' lets the scripts read Redis TIME. */
+  #now (): string {
+    return this.#clock === undefined ? '' : String(this.#clock())
+  }
+
   /** One Redis call, failing fast: see fail-fast.ts. */
   async #call<T> (command: () => Promise<T>): Promise<T> {
     return await failFast(this.#redis, this.#timeoutMs, command)
@@ -211,8 +191,4 @@ function toSession (userId: string, id: string, fields: Array<number | string | 
     clientId: text(fields[5]),
     data: text(fields[6])
   }
-}
-
-export function newestFirst (a: Session, b: Session): number {
-  return b.createdAt - a.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 }

@@ -1,192 +1,156 @@
 /**
  * The embedded store: a single process, nothing shared, nothing durable, and the same observable
- * behaviour as RedisStore (the contract suite runs against both). Each method does all its work
- * synchronously before its promise settles, which makes it as atomic as a Lua script.
+ * behaviour as RedisStore (the contract suite runs against both, and a differential test runs
+ * random operation sequences against both side by side). Each method does all its work
+ * synchronously before its promise settles, which makes it as atomic as a Lua script; each
+ * mirrors the script of the same name in ../redis/lua/, step for step, so that they cannot drift.
  *
  * Memory stays bounded: expired sessions are dropped when touched and by a periodic unref'd sweep,
  * as Redis drops expired keys.
  */
-import { formatRefreshToken, hashSecret, isValidSessionId, isValidUserId, mintSecret, mintSessionId, openSuccessor, parseRefreshToken, sealSuccessor } from './refresh-token.js'
-import { clip, INDEX_LINGER_MS, MAX_CLIENT_ID_LENGTH, MAX_DATA_LENGTH, MAX_IP_LENGTH, MAX_USER_AGENT_LENGTH, OLDER_SECRET_FINGERPRINT_BYTES, OLDER_SECRETS_REMEMBERED, sessionExpiry, validateLimits } from './session-ttl.js'
-import { newestFirst } from '../redis/redis-store.js'
-import type { CreatedSession, RevocationWatcher, RevokeByTokenResult, RotateContext, RotateResult, Session, SessionLimits, SessionMetadata, SessionStore } from './store.js'
+import { classifySecret, retire, type SecretHistory } from './retired-secrets.js'
+import { INDEX_LINGER_MS, isExpired, sessionExpiry, validateLimits } from './session-ttl.js'
+import type { CreateInput, CreateResult, RevocationWatcher, RevokeBySecretInput, RevokeBySecretResult, RotateInput, Session, SessionLimits, SessionStore, StoredMetadata, StoreRotateResult } from './store.js'
 
-interface SessionRecord {
-  newest: Buffer
-  previous: Buffer | null
-  sealedSuccessor: Buffer | null
-  /** Fingerprints of secrets retired before `previous`, newest first. */
-  older: Buffer[]
+interface SessionRecord extends SecretHistory {
   createdAt: number
-  /** 0 until the first rotation, as in the Redis record. */
-  rotatedAt: number
-  /** When older[0] was retired (the rotation before the last); 0: none. */
-  previousRotatedAt: number
-  userAgent: string
-  ip: string
-  clientId: string
-  data: string
+  /** The newest secret sealed under its predecessor, for grace replies; null before the first rotation. */
+  sealedSuccessor: Buffer | null
+  metadata: StoredMetadata
 }
 
 interface UserSessions {
   /** Mirrors the Redis index: session id -> expiresAt, entries removed lazily. */
   index: Map<string, number>
+  /** Mirrors the record keys; a record's expiresAt is its key's PXAT. */
   records: Map<string, { record: SessionRecord, expiresAt: number }>
-  /** Mirrors the index key's TTL: its latest session's expiry plus INDEX_LINGER_MS. */
+  /** Mirrors the index key's PXAT. */
   expiresAt: number
 }
 
 export interface MemoryStoreOptions extends SessionLimits {
   /** How often expired sessions are swept out (default 60 s). */
   sweepIntervalMs?: number
+  /** For tests: the clock (epoch ms) instead of Date.now. */
+  clock?: () => number
 }
 
 export class MemoryStore implements SessionStore {
-  readonly #limits: SessionLimits
+  readonly limits: SessionLimits
   readonly #users = new Map<string, UserSessions>()
   readonly #sweeper: NodeJS.Timeout
   readonly #watchers = new Set<RevocationWatcher>()
+  readonly #now: () => number
 
   constructor (options: MemoryStoreOptions) {
-    this.#limits = validateLimits(options)
-    this.#sweeper = setInterval(() => this.#sweep(Date.now()), options.sweepIntervalMs ?? 60_000).unref()
+    this.limits = validateLimits(options)
+    this.#now = options.clock ?? Date.now
+    this.#sweeper = setInterval(() => this.#sweep(), options.sweepIntervalMs ?? 60_000).unref()
   }
 
-  async create (userId: string, metadata: SessionMetadata = {}): Promise<CreatedSession> {
-    if (!isValidUserId(userId)) throw new TypeError('userId must be a non-empty string of at most 256 bytes')
-    const now = Date.now()
-    const user = this.#user(userId, now, true)!
-    dropExpiredIndexEntries(user, now)
+  /** Session records held, expired ones included until swept: for tests and metrics. */
+  get size (): number {
+    let records = 0
+    for (const user of this.#users.values()) records += user.records.size
+    return records
+  }
+
+  async create ({ userId, sessionId, secretHash, metadata }: CreateInput): Promise<CreateResult> {
+    const now = this.#now()
+    const user = this.#user(userId, now) ?? this.#newUser(userId)
+    dropEndedIndexEntries(user, now)
     const evicted: string[] = []
-    const overflow = user.index.size - this.#limits.maxSessionsPerUser + 1
+    const overflow = user.index.size - this.limits.maxSessionsPerUser + 1
     if (overflow > 0) {
-      for (const [sessionId] of sortedIndex(user).slice(0, overflow)) {
-        user.index.delete(sessionId)
-        user.records.delete(sessionId)
-        evicted.push(sessionId)
+      for (const [oldId] of sortedIndex(user).slice(0, overflow)) {
+        this.#remove(user, oldId)
+        evicted.push(oldId)
       }
       this.#announce(evicted)
     }
-    const sessionId = mintSessionId()
-    const secret = mintSecret()
-    const record: SessionRecord = {
-      newest: hashSecret(secret),
-      previous: null,
-      sealedSuccessor: null,
-      older: [],
-      createdAt: now,
-      rotatedAt: 0,
-      previousRotatedAt: 0,
-      userAgent: clip(metadata.userAgent, MAX_USER_AGENT_LENGTH),
-      ip: clip(metadata.ip, MAX_IP_LENGTH),
-      clientId: clip(metadata.clientId, MAX_CLIENT_ID_LENGTH),
-      data: clip(metadata.data, MAX_DATA_LENGTH)
-    }
-    const expiresAt = sessionExpiry(this.#limits, now, now)
-    this.#put(user, sessionId, record, expiresAt)
-    return { token: formatRefreshToken({ userId, sessionId, secret }), session: toSession(userId, sessionId, record, expiresAt), evicted }
+    const record: SessionRecord = { newest: secretHash, previous: null, older: Buffer.alloc(0), rotatedAt: 0, previousRotatedAt: 0, createdAt: now, sealedSuccessor: null, metadata: { ...metadata } }
+    const expiresAt = sessionExpiry(this.limits, now, now)
+    user.records.set(sessionId, { record, expiresAt })
+    user.index.set(sessionId, expiresAt)
+    user.expiresAt = Math.max(...user.index.values()) + INDEX_LINGER_MS
+    return { session: toSession(userId, sessionId, record, expiresAt), evicted }
   }
 
-  async rotate (token: string, context: RotateContext = {}): Promise<RotateResult> {
-    const parts = parseRefreshToken(token)
-    if (parts === null) return { outcome: 'invalid' }
-    const { userId, sessionId, secret } = parts
-    const now = Date.now()
-    const user = this.#user(userId, now, false)
-    const entry = user?.records.get(sessionId)
-    if (user === undefined || entry === undefined || entry.expiresAt < now) {
-      // A Redis key is gone once its PXAT has passed; the index entry tells expired from missing.
-      if (entry !== undefined) user!.records.delete(sessionId)
-      const score = user?.index.get(sessionId)
-      if (score === undefined) return { outcome: 'missing', userId, sessionId }
-      user!.index.delete(sessionId)
-      return { outcome: score <= now ? 'expired' : 'missing', userId, sessionId }
+  async rotate (input: RotateInput): Promise<StoreRotateResult> {
+    const { userId, sessionId, presentedHash } = input
+    const now = this.#now()
+    const user = this.#user(userId, now)
+    const record = user?.records.get(sessionId)?.record
+    const expiresAt = record === undefined ? 0 : sessionExpiry(this.limits, record.createdAt, record.rotatedAt || record.createdAt)
+    if (user === undefined || record === undefined || isExpired(expiresAt, now)) {
+      // Gone or at its end: the index entry, while the index lives, tells expired from missing.
+      if (user === undefined) return { outcome: 'missing' }
+      user.records.delete(sessionId)
+      const score = user.index.get(sessionId)
+      if (score === undefined) return { outcome: 'missing' }
+      user.index.delete(sessionId)
+      return { outcome: score <= now ? 'expired' : 'missing' }
     }
-    const { record } = entry
-    const expiresAt = sessionExpiry(this.#limits, record.createdAt, record.rotatedAt || record.createdAt)
-    if (expiresAt <= now) {
-      this.#remove(user, sessionId)
-      return { outcome: 'expired', userId, sessionId }
-    }
-    if (record.clientId !== clip(context.clientId, MAX_CLIENT_ID_LENGTH)) return { outcome: 'invalid' }
+    if (record.metadata.clientId !== input.clientId) return { outcome: 'invalid' }
 
-    const presented = hashSecret(secret)
-    if (presented.equals(record.newest)) {
-      const successor = mintSecret()
-      if (record.previous !== null) {
-        record.older = [record.previous.subarray(0, OLDER_SECRET_FINGERPRINT_BYTES), ...record.older].slice(0, OLDER_SECRETS_REMEMBERED)
-        record.previousRotatedAt = record.rotatedAt
+    switch (classifySecret(record, presentedHash, now, this.limits.reuseGraceMs)) {
+      case 'newest': {
+        Object.assign(record, retire(record, input.successorHash, now), { sealedSuccessor: input.sealedSuccessor })
+        const newExpiresAt = sessionExpiry(this.limits, record.createdAt, now)
+        user.records.set(sessionId, { record, expiresAt: newExpiresAt })
+        user.index.set(sessionId, newExpiresAt)
+        user.expiresAt = Math.max(user.expiresAt, newExpiresAt + INDEX_LINGER_MS)
+        return { outcome: 'rotated', session: toSession(userId, sessionId, record, newExpiresAt) }
       }
-      record.previous = presented
-      record.newest = hashSecret(successor)
-      record.sealedSuccessor = sealSuccessor(secret, successor)
-      record.rotatedAt = now
-      const newExpiresAt = sessionExpiry(this.#limits, record.createdAt, now)
-      this.#put(user, sessionId, record, newExpiresAt)
-      return { outcome: 'rotated', token: formatRefreshToken({ userId, sessionId, secret: successor }), session: toSession(userId, sessionId, record, newExpiresAt) }
+      case 'grace':
+        return { outcome: 'grace', session: toSession(userId, sessionId, record, expiresAt), sealedSuccessor: record.sealedSuccessor! }
+      case 'reused-predecessor':
+        this.#revokeAsReused(user, sessionId)
+        return { outcome: 'reused', reuse: 'predecessor' }
+      case 'reused-older':
+        this.#revokeAsReused(user, sessionId)
+        return { outcome: 'reused', reuse: 'older' }
+      case 'stale':
+        return { outcome: 'stale' }
+      default:
+        return { outcome: 'invalid' }
     }
-    if (record.previous !== null && presented.equals(record.previous)) {
-      if (now - record.rotatedAt <= this.#limits.reuseGraceMs) {
-        const newest = openSuccessor(secret, record.sealedSuccessor!)
-        return { outcome: 'grace', token: formatRefreshToken({ userId, sessionId, secret: newest }), session: toSession(userId, sessionId, record, expiresAt) }
-      }
-      this.#remove(user, sessionId)
-      this.#announce([sessionId])
-      return { outcome: 'reused', userId, sessionId, reuse: 'predecessor' }
-    }
-    const olderIndex = olderPosition(record, presented)
-    if (olderIndex === 0 && now - record.previousRotatedAt <= this.#limits.reuseGraceMs) return { outcome: 'stale', userId, sessionId }
-    if (olderIndex !== -1) {
-      this.#remove(user, sessionId)
-      this.#announce([sessionId])
-      return { outcome: 'reused', userId, sessionId, reuse: 'older' }
-    }
-    return { outcome: 'invalid' }
   }
 
-  async revokeByToken (token: string): Promise<RevokeByTokenResult> {
-    const parts = parseRefreshToken(token)
-    if (parts === null) return { outcome: 'invalid' }
-    const { userId, sessionId, secret } = parts
-    const now = Date.now()
-    const user = this.#user(userId, now, false)
-    const entry = user?.records.get(sessionId)
-    if (user === undefined || entry === undefined || entry.expiresAt < now) {
-      user?.index.delete(sessionId)
-      user?.records.delete(sessionId)
-      return { outcome: 'missing' }
+  async revokeBySecret ({ userId, sessionId, presentedHash }: RevokeBySecretInput): Promise<RevokeBySecretResult> {
+    const now = this.#now()
+    const user = this.#user(userId, now)
+    if (user === undefined) return 'missing'
+    const entry = user.records.get(sessionId)
+    if (entry === undefined || isExpired(entry.expiresAt, now)) {
+      this.#remove(user, sessionId)
+      return 'missing'
     }
-    const presented = hashSecret(secret)
-    const { record } = entry
-    const known = presented.equals(record.newest) || (record.previous?.equals(presented) ?? false) || isOlder(record, presented)
-    if (!known) return { outcome: 'invalid' }
+    // Any class but unknown is a secret of this session; the grace window does not matter here.
+    if (classifySecret(entry.record, presentedHash, now, 0) === 'unknown') return 'invalid'
     this.#remove(user, sessionId)
     this.#announce([sessionId])
-    return { outcome: 'revoked', userId, sessionId }
+    return 'revoked'
   }
 
   async revoke (userId: string, sessionId: string): Promise<boolean> {
-    if (!isValidUserId(userId) || !isValidSessionId(sessionId)) return false
-    const now = Date.now()
-    const user = this.#user(userId, now, false)
+    const now = this.#now()
+    const user = this.#user(userId, now)
     if (user === undefined) return false
-    const entry = user.records.get(sessionId)
+    const live = this.#isLive(user, sessionId, now)
     this.#remove(user, sessionId)
-    const existed = entry !== undefined && entry.expiresAt >= now
-    if (existed) this.#announce([sessionId])
-    return existed
+    if (live) this.#announce([sessionId])
+    return live
   }
 
-  async revokeAll (userId: string, options: { except?: string | null } = {}): Promise<number> {
-    if (!isValidUserId(userId)) return 0
-    const now = Date.now()
-    const user = this.#user(userId, now, false)
+  async revokeAll (userId: string, exceptSessionId: string | null): Promise<number> {
+    const now = this.#now()
+    const user = this.#user(userId, now)
     if (user === undefined) return 0
     const revoked: string[] = []
     for (const sessionId of [...user.index.keys()]) {
-      if (sessionId === options.except) continue
-      const entry = user.records.get(sessionId)
-      if (entry !== undefined && entry.expiresAt >= now) revoked.push(sessionId)
+      if (sessionId === exceptSessionId) continue
+      if (this.#isLive(user, sessionId, now)) revoked.push(sessionId)
       this.#remove(user, sessionId)
     }
     if (revoked.length > 0) this.#announce(revoked)
@@ -194,30 +158,27 @@ export class MemoryStore implements SessionStore {
   }
 
   async list (userId: string): Promise<Session[]> {
-    if (!isValidUserId(userId)) return []
-    const now = Date.now()
-    const user = this.#user(userId, now, false)
+    const now = this.#now()
+    const user = this.#user(userId, now)
     if (user === undefined) return []
-    dropExpiredIndexEntries(user, now)
+    dropEndedIndexEntries(user, now)
     const sessions: Session[] = []
-    for (const sessionId of user.index.keys()) {
-      const entry = user.records.get(sessionId)
-      if (entry === undefined || entry.expiresAt < now) {
-        this.#remove(user, sessionId)
+    for (const sessionId of [...user.index.keys()]) {
+      const record = user.records.get(sessionId)?.record
+      if (record === undefined) {
+        user.index.delete(sessionId)
         continue
       }
-      const { record } = entry
-      const expiresAt = sessionExpiry(this.#limits, record.createdAt, record.rotatedAt || record.createdAt)
-      if (expiresAt > now) sessions.push(toSession(userId, sessionId, record, expiresAt))
+      const expiresAt = sessionExpiry(this.limits, record.createdAt, record.rotatedAt || record.createdAt)
+      if (!isExpired(expiresAt, now)) sessions.push(toSession(userId, sessionId, record, expiresAt))
     }
-    return sessions.sort(newestFirst)
+    return sessions
   }
 
   async isLive (userId: string, sessionId: string): Promise<boolean> {
-    if (!isValidUserId(userId) || !isValidSessionId(sessionId)) return false
-    const now = Date.now()
-    const entry = this.#user(userId, now, false)?.records.get(sessionId)
-    return entry !== undefined && entry.expiresAt >= now
+    const now = this.#now()
+    const user = this.#user(userId, now)
+    return user !== undefined && this.#isLive(user, sessionId, now)
   }
 
   /** One process: every revocation is seen, so the feed is ready at once and never down. */
@@ -235,24 +196,28 @@ export class MemoryStore implements SessionStore {
     for (const watcher of this.#watchers) watcher.revoked(sessionIds)
   }
 
-  /** The user's sessions; undefined (and forgotten) once the whole index has expired, as its Redis key would. */
-  #user (userId: string, now: number, create: boolean): UserSessions | undefined {
-    let user = this.#users.get(userId)
-    if (user !== undefined && user.expiresAt < now) {
-      this.#users.delete(userId)
-      user = undefined
-    }
-    if (user === undefined && create) {
-      user = { index: new Map(), records: new Map(), expiresAt: 0 }
-      this.#users.set(userId, user)
-    }
+  /** The user's sessions; undefined (and forgotten) once the index has expired, as its Redis key would. */
+  #user (userId: string, now: number): UserSessions | undefined {
+    const user = this.#users.get(userId)
+    if (user === undefined || !isExpired(user.expiresAt, now)) return user
+    this.#users.delete(userId)
+    return undefined
+  }
+
+  #newUser (userId: string): UserSessions {
+    const user: UserSessions = { index: new Map(), records: new Map(), expiresAt: 0 }
+    this.#users.set(userId, user)
     return user
   }
 
-  #put (user: UserSessions, sessionId: string, record: SessionRecord, expiresAt: number): void {
-    user.records.set(sessionId, { record, expiresAt })
-    user.index.set(sessionId, expiresAt)
-    user.expiresAt = Math.max(...user.index.values()) + INDEX_LINGER_MS
+  #isLive (user: UserSessions, sessionId: string, now: number): boolean {
+    const entry = user.records.get(sessionId)
+    return entry !== undefined && !isExpired(entry.expiresAt, now)
+  }
+
+  #revokeAsReused (user: UserSessions, sessionId: string): void {
+    this.#remove(user, sessionId)
+    this.#announce([sessionId])
   }
 
   #remove (user: UserSessions, sessionId: string): void {
@@ -260,26 +225,18 @@ export class MemoryStore implements SessionStore {
     user.index.delete(sessionId)
   }
 
-  #sweep (now: number): void {
+  #sweep (): void {
+    const now = this.#now()
     for (const [userId, user] of this.#users) {
-      if (user.expiresAt < now) {
+      if (isExpired(user.expiresAt, now)) {
         this.#users.delete(userId)
         continue
       }
       for (const [sessionId, entry] of user.records) {
-        if (entry.expiresAt < now) user.records.delete(sessionId)
+        if (isExpired(entry.expiresAt, now)) user.records.delete(sessionId)
       }
     }
   }
-}
-
-function olderPosition (record: SessionRecord, presented: Buffer): number {
-  const fingerprint = presented.subarray(0, OLDER_SECRET_FINGERPRINT_BYTES)
-  return record.older.findIndex((older) => older.equals(fingerprint))
-}
-
-function isOlder (record: SessionRecord, presented: Buffer): boolean {
-  return olderPosition(record, presented) !== -1
 }
 
 /** Redis sorted-set order: by score, then by member. */
@@ -287,22 +244,24 @@ function sortedIndex (user: UserSessions): Array<[string, number]> {
   return [...user.index].sort(([a, scoreA], [b, scoreB]) => scoreA - scoreB || (a < b ? -1 : a > b ? 1 : 0))
 }
 
-function dropExpiredIndexEntries (user: UserSessions, now: number): void {
+/** ZREMRANGEBYSCORE -inf now. */
+function dropEndedIndexEntries (user: UserSessions, now: number): void {
   for (const [sessionId, expiresAt] of user.index) {
     if (expiresAt <= now) user.index.delete(sessionId)
   }
 }
 
 function toSession (userId: string, id: string, record: SessionRecord, expiresAt: number): Session {
+  const { userAgent, ip, clientId, data } = record.metadata
   return {
     userId,
     id,
     createdAt: record.createdAt,
     lastUsedAt: record.rotatedAt || record.createdAt,
     expiresAt,
-    userAgent: record.userAgent || null,
-    ip: record.ip || null,
-    clientId: record.clientId || null,
-    data: record.data || null
+    userAgent: userAgent || null,
+    ip: ip || null,
+    clientId: clientId || null,
+    data: data || null
   }
 }

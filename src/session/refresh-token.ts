@@ -3,11 +3,12 @@
  *
  *   <base64url(userId)>.<sessionId>.<secret>
  *
- * The user id and session id ride in front of the secret so that the store can find the
- * session's keys (all on one Redis Cluster slot) without an extra lookup. They are not secret;
- * only the 256-bit secret is, and at rest there is only its SHA-256.
+ * The user id and session id ride in front of the secret so that the session's keys (all on one
+ * Redis Cluster slot) are found without an extra lookup. They are not secret; only the 256-bit
+ * secret is, and at rest there is only its SHA-256. Only the session core uses this module: a
+ * store receives ids, hashes and sealed bytes, never a token.
  */
-import { createHash, createHmac, randomFillSync, timingSafeEqual } from 'node:crypto'
+import { createHash, createHmac, randomFillSync } from 'node:crypto'
 
 const SESSION_ID_BYTES = 16
 const SECRET_BYTES = 32
@@ -126,11 +127,4 @@ function xor (a: Buffer, b: Buffer): Buffer {
   const out = Buffer.allocUnsafe(a.length)
   for (let i = 0; i < a.length; i++) out[i] = a[i]! ^ b[i % b.length]!
   return out
-}
-
-/** Constant-time equality for secrets of possibly different lengths. */
-export function safeEqual (a: string | Buffer, b: string | Buffer): boolean {
-  const left = createHash('sha256').update(a).digest()
-  const right = createHash('sha256').update(b).digest()
-  return timingSafeEqual(left, right)
 }

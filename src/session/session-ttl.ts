@@ -1,8 +1,27 @@
-import type { SessionLimits } from './store.js'
+/**
+ * The session's lifetime rules, the one TypeScript home of the TTL arithmetic. The Redis scripts
+ * restate them in `../redis/lua/session-rules.lua`; test/lua-rules-agree.test.ts proves both agree.
+ */
 
-/** The one place for the TTL arithmetic shared by both stores (the Lua scripts mirror it). */
+export interface SessionLimits {
+  /** Sliding: a session unused for this long ends. */
+  idleTtlMs: number
+  /** Fixed at login: a session never lives longer than this. */
+  absoluteTtlMs: number
+  /** How long after a rotation the retired token still returns the newest one. */
+  reuseGraceMs: number
+  /** A login beyond this many live sessions evicts the one closest to expiry. */
+  maxSessionsPerUser: number
+}
+
+/** A session ends at the sooner of its idle and its absolute end (lastUsedAt = createdAt until the first rotation). */
 export function sessionExpiry (limits: SessionLimits, createdAt: number, lastUsedAt: number): number {
   return Math.min(lastUsedAt + limits.idleTtlMs, createdAt + limits.absoluteTtlMs)
+}
+
+/** Expired from its last millisecond on: at `expiresAt` itself the session no longer refreshes. */
+export function isExpired (expiresAt: number, now: number): boolean {
+  return expiresAt <= now
 }
 
 /**
@@ -11,16 +30,6 @@ export function sessionExpiry (limits: SessionLimits, createdAt: number, lastUse
  */
 export const INDEX_LINGER_MS = 60 * 60 * 1000
 
-/** How many fingerprints of retired-before-the-predecessor secrets a session remembers, to tell `older` reuse from a wrong secret. */
-export const OLDER_SECRETS_REMEMBERED = 8
-/** Bytes of SHA-256 kept per older secret: enough to never match a guess, small at rest. */
-export const OLDER_SECRET_FINGERPRINT_BYTES = 8
-/** User agents are kept for display; longer ones are cut to bound memory per session. */
-export const MAX_USER_AGENT_LENGTH = 256
-export const MAX_IP_LENGTH = 64
-export const MAX_CLIENT_ID_LENGTH = 128
-export const MAX_DATA_LENGTH = 4096
-
 export function validateLimits (limits: SessionLimits): SessionLimits {
   for (const name of ['idleTtlMs', 'absoluteTtlMs', 'reuseGraceMs', 'maxSessionsPerUser'] as const) {
     const value = limits[name]
@@ -28,10 +37,10 @@ export function validateLimits (limits: SessionLimits): SessionLimits {
   }
   if (limits.idleTtlMs < 1 || limits.absoluteTtlMs < 1) throw new TypeError('idleTtlMs and absoluteTtlMs must be at least 1 ms')
   if (limits.maxSessionsPerUser < 1) throw new TypeError('maxSessionsPerUser must be at least 1')
-  return Object.freeze({ ...limits })
-}
-
-export function clip (value: string | null | undefined, max: number): string {
-  if (typeof value !== 'string') return ''
-  return value.length > max ? value.slice(0, max) : value
+  return Object.freeze({
+    idleTtlMs: limits.idleTtlMs,
+    absoluteTtlMs: limits.absoluteTtlMs,
+    reuseGraceMs: limits.reuseGraceMs,
+    maxSessionsPerUser: limits.maxSessionsPerUser
+  })
 }

@@ -1,27 +1,25 @@
 /**
- * The SessionStore contract: small, promise-only and blind to HTTP, cookies and JWT.
- * Expected outcomes (a stale token, an unknown session) are returned as values; only
- * infrastructure faults throw, as StoreUnavailableError, which the plugin answers with 503.
+ * The SessionStore contract: what a store must do, in plain operations on ids, hashes and sealed
+ * bytes. A store never sees a refresh token or a secret (the session core, `session-core.ts`,
+ * owns the token format) and knows nothing of HTTP, cookies or JWT.
+ *
+ * Each operation is atomic (RedisStore: one Lua script, one round trip; MemoryStore: synchronous
+ * work before the promise settles) and applies the session rules of `session-ttl.ts` and
+ * `retired-secrets.ts`. Expected outcomes are returned as values; only infrastructure faults
+ * throw, as StoreUnavailableError, which the plugin answers with 503.
  */
+import type { SessionLimits } from './session-ttl.js'
 
-export interface SessionLimits {
-  /** Sliding: a session unused for this long ends. */
-  idleTtlMs: number
-  /** Fixed at login: a session never lives longer than this. */
-  absoluteTtlMs: number
-  /** How long after a rotation the retired token still returns the newest one. */
-  reuseGraceMs: number
-  /** A login beyond this many live sessions evicts the one closest to expiry. */
-  maxSessionsPerUser: number
-}
+export type { SessionLimits }
 
-export interface SessionMetadata {
-  userAgent?: string | null
-  ip?: string | null
-  /** The client (audience) the session was created for; refresh must name the same one. */
-  clientId?: string | null
-  /** Opaque data kept with the session (the plugin keeps login-time claims here when there is no loadUser). */
-  data?: string | null
+/** Metadata kept with a session, already clipped to its maximum lengths by the core ('' = none). */
+export interface StoredMetadata {
+  userAgent: string
+  ip: string
+  /** The client (audience) the session was created for; a rotation must name the same one. */
+  clientId: string
+  /** Opaque data (the plugin keeps login-time claims here when there is no loadUser). */
+  data: string
 }
 
 export interface Session {
@@ -39,44 +37,59 @@ export interface Session {
   data: string | null
 }
 
-export interface CreatedSession {
-  /** The refresh token: shown to the client once, never stored. */
-  token: string
+export interface CreateInput {
+  userId: string
+  sessionId: string
+  /** SHA-256 of the first secret. */
+  secretHash: Buffer
+  metadata: StoredMetadata
+}
+
+export interface CreateResult {
   session: Session
-  /** Session ids removed to honour maxSessionsPerUser. */
+  /** Session ids removed to honour maxSessionsPerUser (the ones closest to expiry). */
   evicted: string[]
+}
+
+export interface RotateInput {
+  userId: string
+  sessionId: string
+  presentedHash: Buffer
+  /** SHA-256 of the successor secret, kept only when the presented secret is the newest. */
+  successorHash: Buffer
+  /** The successor secret sealed under the presented one: returned by later grace replies. */
+  sealedSuccessor: Buffer
+  /** Must equal the session's clientId ('' = none), or the outcome is `invalid`. */
+  clientId: string
 }
 
 /** `predecessor`: the token retired by the latest rotation, presented after the grace window; `older`: one retired before that. */
 export type ReuseKind = 'predecessor' | 'older'
 
-export type RotateResult =
-  | { outcome: 'rotated', token: string, session: Session }
-  /** A replay of the just-retired token inside the grace window: the same newest token again. */
-  | { outcome: 'grace', token: string, session: Session }
-  /** A retired token after its grace window: the whole session has been revoked. */
-  | { outcome: 'reused', userId: string, sessionId: string, reuse: ReuseKind }
-  /**
-   * The token retired by the rotation before the last, presented within that rotation's grace
-   * window: a late duplicate of a request that was retried (e.g. after a store timeout), not
-   * theft. Refused; the session is untouched.
-   */
-  | { outcome: 'stale', userId: string, sessionId: string }
-  /** Malformed token, wrong secret, or a session of another client. */
+export type StoreRotateResult =
+  /** The session now has the successor as its newest secret. */
+  | { outcome: 'rotated', session: Session }
+  /** The predecessor within the grace window: the successor sealed under it, as stored by the rotation that retired it. */
+  | { outcome: 'grace', session: Session, sealedSuccessor: Buffer }
+  /** A retired secret after its grace window: the whole session has been revoked. */
+  | { outcome: 'reused', reuse: ReuseKind }
+  /** Retired by the rotation before the last, within that rotation's grace window: refused, the session untouched. */
+  | { outcome: 'stale' }
+  /** A wrong secret, or a session of another client: refused, the session untouched. */
   | { outcome: 'invalid' }
   /** No such session (never existed, revoked, evicted, or long expired). */
-  | { outcome: 'missing', userId: string, sessionId: string }
-  | { outcome: 'expired', userId: string, sessionId: string }
+  | { outcome: 'missing' }
+  /** The session has reached its end (and is now gone). */
+  | { outcome: 'expired' }
 
-export interface RotateContext {
-  /** The client the refresh is made for; must equal the session's clientId (null = none). */
-  clientId?: string | null
+export interface RevokeBySecretInput {
+  userId: string
+  sessionId: string
+  presentedHash: Buffer
 }
 
-export type RevokeByTokenResult =
-  | { outcome: 'revoked', userId: string, sessionId: string }
-  | { outcome: 'invalid' }
-  | { outcome: 'missing' }
+/** `revoked` when the secret was the newest, the predecessor or a remembered older one; `invalid` for another secret; `missing` for no live session. */
+export type RevokeBySecretResult = 'revoked' | 'invalid' | 'missing'
 
 /** Receives the session ids revoked by any instance, and whether the feed is currently complete. */
 export interface RevocationWatcher {
@@ -88,17 +101,19 @@ export interface RevocationWatcher {
 }
 
 export interface SessionStore {
-  /** Start a session for userId and return its first refresh token. */
-  create (userId: string, metadata?: SessionMetadata): Promise<CreatedSession>
-  /** Exchange a refresh token for its successor (see RotateResult for every outcome). */
-  rotate (token: string, context?: RotateContext): Promise<RotateResult>
-  /** Logout: revoke the session the token belongs to, if the token is one of its own. */
-  revokeByToken (token: string): Promise<RevokeByTokenResult>
-  /** True when the session existed and is now revoked. */
+  /** The limits this store applies (TTL, grace, per-user cap). */
+  readonly limits: SessionLimits
+  /** Store a new session, first evicting the user's sessions beyond the cap. */
+  create (input: CreateInput): Promise<CreateResult>
+  /** Classify the presented secret (see retired-secrets.ts) and rotate, replay, revoke or refuse. */
+  rotate (input: RotateInput): Promise<StoreRotateResult>
+  /** Logout: revoke the session if the presented secret is one of its own. */
+  revokeBySecret (input: RevokeBySecretInput): Promise<RevokeBySecretResult>
+  /** True when the session was live and is now revoked. */
   revoke (userId: string, sessionId: string): Promise<boolean>
-  /** Revoke every session of userId but `except`; returns how many were revoked. */
-  revokeAll (userId: string, options?: { except?: string | null }): Promise<number>
-  /** The user's live sessions, newest first. */
+  /** Revoke every session of userId but `exceptSessionId`; returns how many live ones were revoked. */
+  revokeAll (userId: string, exceptSessionId: string | null): Promise<number>
+  /** The user's live sessions, in no particular order. */
   list (userId: string): Promise<Session[]>
   /** True while the session exists and has not expired. */
   isLive (userId: string, sessionId: string): Promise<boolean>

@@ -32,9 +32,10 @@
  * a rerun with the same seed makes the same choices as long as the outcomes come out the same.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { OLDER_SECRETS_REMEMBERED } from '../../src/session/session-ttl.js'
+import { OLDER_SECRETS_REMEMBERED } from '../../src/session/retired-secrets.js'
 import { mulberry32 } from './random.js'
-import type { RevokeByTokenResult, RotateResult, Session, SessionStore } from '../../src/session/store.js'
+import type { RevokeByTokenResult, RotateResult, SessionCore } from '../../src/session/session-core.js'
+import type { Session } from '../../src/session/store.js'
 
 export interface RaceConfig {
   seed: number
@@ -116,7 +117,7 @@ const rotateOutcome = (op: Op): string => (op.result as RotateResult | undefined
 const logoutOutcome = (op: Op): string => (op.result as RevokeByTokenResult | undefined)?.outcome ?? 'error'
 
 export class RaceModel {
-  readonly #stores: SessionStore[]
+  readonly #stores: SessionCore[]
   readonly #config: Required<RaceConfig>
   readonly #random: () => number
   readonly #users: string[]
@@ -131,7 +132,7 @@ export class RaceModel {
   #storms = 0
   readonly #violations: string[] = []
 
-  constructor (stores: SessionStore[], config: RaceConfig, userLabel: string) {
+  constructor (stores: SessionCore[], config: RaceConfig, userLabel: string) {
     if (stores.length !== 2) throw new Error('the race model wants two store instances')
     this.#stores = stores
     this.#config = { slackMs: 25, ...config }

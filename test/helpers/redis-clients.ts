@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { Cluster, Redis } from 'ioredis'
 import type { RedisOptions } from 'ioredis'
 import { RedisStore } from '../../src/redis/redis-store.js'
+import { SessionCore } from '../../src/session/session-core.js'
 import type { SessionLimits } from '../../src/session/store.js'
 
 interface Teardown { teardown (fn: () => unknown): void }
@@ -33,9 +34,9 @@ export async function connectCluster (t: Teardown, cluster: { nodes: Array<{ hos
   return redis
 }
 
-/** `count` RedisStores sharing one prefix, each on its own connection, like separate app instances. */
-export async function redisStores (t: Teardown, connect: () => Promise<Redis | Cluster>, limits: SessionLimits, count: number): Promise<RedisStore[]> {
+/** `count` session cores on RedisStores sharing one prefix, each on its own connection, like separate app instances. */
+export async function redisStores (t: Teardown, connect: () => Promise<Redis | Cluster>, limits: SessionLimits, count: number): Promise<SessionCore[]> {
   const prefix = uniquePrefix()
   const clients = await Promise.all(Array.from({ length: count }, connect))
-  return clients.map((redis) => new RedisStore({ redis, prefix, ...limits }))
+  return clients.map((redis) => new SessionCore(new RedisStore({ redis, prefix, ...limits })))
 }

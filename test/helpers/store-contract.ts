@@ -9,13 +9,14 @@
 import type { Test } from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseRefreshToken } from '../../src/session/refresh-token.js'
-import type { RotateResult, SessionLimits, SessionStore } from '../../src/session/store.js'
+import type { RotateResult, SessionCore } from '../../src/session/session-core.js'
+import type { SessionLimits } from '../../src/session/store.js'
 
 /**
- * Returns `count` store instances that share one state (for Redis: separate connections, like
- * separate app instances; for memory: the same instance).
+ * Returns `count` session cores whose stores share one state (for Redis: separate connections,
+ * like separate app instances; for memory: the same instance).
  */
-export type MakeStores = (limits: SessionLimits, count?: number) => Promise<SessionStore[]>
+export type MakeStores = (limits: SessionLimits, count?: number) => Promise<SessionCore[]>
 
 const LONG: SessionLimits = { idleTtlMs: 60_000, absoluteTtlMs: 120_000, reuseGraceMs: 2_000, maxSessionsPerUser: 10 }
 
@@ -32,7 +33,7 @@ function tokenOf (t: Test, result: RotateResult): string {
 }
 
 export function storeContract (t: Test, makeStores: MakeStores): void {
-  const one = async (limits: Partial<SessionLimits> = {}): Promise<SessionStore> => (await makeStores({ ...LONG, ...limits }, 1))[0]!
+  const one = async (limits: Partial<SessionLimits> = {}): Promise<SessionCore> => (await makeStores({ ...LONG, ...limits }, 1))[0]!
 
   t.test('create returns a parseable token and the session with its metadata', async (t) => {
     const store = await one()

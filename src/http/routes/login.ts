@@ -15,7 +15,7 @@ import { describe, ErrorResponse, LoginBody, TokenResponse } from '../schemas.js
 import { encodeIdentity, identityOf, issueTokens } from '../issue-tokens.js'
 
 export function loginRoute (fastify: FastifyInstance, context: PluginContext): void {
-  const { store, passwords, limiter, app, options } = context
+  const { sessions, passwords, limiter, app, options } = context
 
   fastify.post<{ Body: LoginBody }>(options.routes.login, {
     schema: {
@@ -64,7 +64,7 @@ export function loginRoute (fastify: FastifyInstance, context: PluginContext): v
       await runHook(request, 'onPasswordRehash', app.onPasswordRehash, { userId, passwordHash: await passwords.hash(password) })
     }
     const identity = identityOf(user)
-    const { token, session } = await store.create(userId, {
+    const { token, session } = await sessions.create(userId, {
       userAgent,
       ip,
       clientId: clientId ?? null,

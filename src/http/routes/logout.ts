@@ -10,7 +10,7 @@ import { describe, ErrorResponse, NoContent, RefreshBody } from '../schemas.js'
 import { carriedRefreshToken } from '../refresh-token-source.js'
 
 export function logoutRoutes (fastify: FastifyInstance, context: PluginContext): void {
-  const { store, app, options } = context
+  const { sessions, app, options } = context
 
   fastify.post<{ Body: RefreshBody }>(options.routes.logout, {
     schema: {
@@ -22,7 +22,7 @@ export function logoutRoutes (fastify: FastifyInstance, context: PluginContext):
     const carried = carriedRefreshToken(request, options)
     if (carried?.fromCookie === true && isCrossSite(request, options.allowedOrigins)) throw new CsrfRejectedError()
     if (carried !== null) {
-      const result = await store.revokeByToken(carried.token)
+      const result = await sessions.revokeByToken(carried.token)
       if (result.outcome === 'revoked') {
         await runHook(request, 'onLogout', app.onLogout, { userId: result.userId, sessionId: result.sessionId, ip: request.ip, all: false })
       }
@@ -41,7 +41,7 @@ export function logoutRoutes (fastify: FastifyInstance, context: PluginContext):
     // A cookie-borne access token is attached by the browser itself: a cross-site text/plain POST
     // needs no preflight, so it gets the same origin check as the refresh cookie.
     if (authenticatedByCookie(request) && isCrossSite(request, options.allowedOrigins)) throw new CsrfRejectedError()
-    await store.revokeAll(request.user.id)
+    await sessions.revokeAll(request.user.id)
     await runHook(request, 'onLogout', app.onLogout, { userId: request.user.id, sessionId: request.user.sessionId, ip: request.ip, all: true })
     clearRefreshCookie(reply, options)
     reply.code(204)

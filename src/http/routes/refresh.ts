@@ -13,7 +13,7 @@ import { decodeIdentity, identityOf, issueTokens, type Identity } from '../issue
 import { carriedRefreshToken } from '../refresh-token-source.js'
 
 export function refreshRoute (fastify: FastifyInstance, context: PluginContext): void {
-  const { store, app, options } = context
+  const { sessions, app, options } = context
 
   fastify.post<{ Body: RefreshBody }>(options.routes.refresh, {
     schema: {
@@ -31,7 +31,7 @@ export function refreshRoute (fastify: FastifyInstance, context: PluginContext):
     }
     const ip = request.ip
     const userAgent = request.headers['user-agent'] ?? null
-    const result = await store.rotate(carried.token, { clientId: request.body?.clientId ?? null })
+    const result = await sessions.rotate(carried.token, { clientId: request.body?.clientId ?? null })
 
     if (result.outcome === 'reused') {
       clearRefreshCookie(reply, options)
@@ -52,7 +52,7 @@ export function refreshRoute (fastify: FastifyInstance, context: PluginContext):
     } else {
       const user = await app.loadUser(session.userId)
       if (user === null || user === undefined || user.disabled === true) {
-        await store.revoke(session.userId, session.id)
+        await sessions.revoke(session.userId, session.id)
         clearRefreshCookie(reply, options)
         throw new RefreshInvalidError()
       }

@@ -5,7 +5,7 @@ import { SessionNotFoundError } from '../../errors.js'
 import { describe, ErrorResponse, NoContent, SessionParams, SessionsResponse } from '../schemas.js'
 
 export function sessionRoutes (fastify: FastifyInstance, context: PluginContext): void {
-  const { store, options } = context
+  const { sessions, options } = context
 
   fastify.get(options.routes.sessions, {
     preHandler: context.authenticate,
@@ -14,9 +14,9 @@ export function sessionRoutes (fastify: FastifyInstance, context: PluginContext)
       response: { 200: SessionsResponse, 401: ErrorResponse, 503: ErrorResponse }
     }
   }, async function listSessions (request): Promise<SessionsResponse> {
-    const sessions = await store.list(request.user.id)
+    const live = await sessions.list(request.user.id)
     return {
-      sessions: sessions.map((session) => ({
+      sessions: live.map((session) => ({
         id: session.id,
         createdAt: new Date(session.createdAt).toISOString(),
         lastUsedAt: new Date(session.lastUsedAt).toISOString(),
@@ -37,7 +37,7 @@ export function sessionRoutes (fastify: FastifyInstance, context: PluginContext)
     }
   }, async function revokeSession (request, reply) {
     // Revoke is keyed by the caller's own user id: another user's session id is simply not found.
-    if (!await store.revoke(request.user.id, request.params.id)) throw new SessionNotFoundError()
+    if (!await sessions.revoke(request.user.id, request.params.id)) throw new SessionNotFoundError()
     reply.code(204)
   })
 }

@@ -1,0 +1,43 @@
+--[[ Session rules for the session scripts (scripts.ts puts this file in front of each of them).
+It restates, for Redis, rules whose home is TypeScript: the TTL rule of src/session/session-ttl.ts
+and the secret classification of src/session/retired-secrets.ts. test/lua-rules-agree.test.ts
+proves both sides agree; test/store-differential.test.ts proves the whole stores do.
+Every script takes ARGV[1] = the time in epoch ms ('' = Redis TIME, so that every app instance
+agrees on it; a test passes its controlled clock). Scripts decide expiry by this time, never by
+whether Redis has dropped a key yet.
+]]
+local function nowMs (override)
+  if override ~= '' then return tonumber(override) end
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+
+local function sessionExpiry (createdAt, lastUsedAt, idleTtl, absoluteTtl)
+  return math.min(lastUsedAt + idleTtl, createdAt + absoluteTtl)
+end
+
+-- A record's PXAT is its session's expiry: PEXPIRETIME tells liveness without unpacking it.
+local function isLiveKey (key, now)
+  return redis.call('PEXPIRETIME', key) > now
+end
+
+-- 0-based position of the fingerprint among the concatenated older ones, or -1.
+local function olderPosition (older, fingerprint, fpBytes)
+  for i = 1, #older, fpBytes do
+    if string.sub(older, i, i + fpBytes - 1) == fingerprint then return (i - 1) / fpBytes end
+  end
+  return -1
+end
+
+-- newest | grace | reused-predecessor | stale | reused-older | unknown
+local function classifySecret (newest, previous, older, rotatedAt, previousRotatedAt, presented, now, grace, fpBytes)
+  if presented == newest then return 'newest' end
+  if previous ~= '' and presented == previous then
+    if now - rotatedAt <= grace then return 'grace' end
+    return 'reused-predecessor'
+  end
+  local position = olderPosition(older, string.sub(presented, 1, fpBytes), fpBytes)
+  if position == 0 and now - previousRotatedAt <= grace then return 'stale' end
+  if position == -1 then return 'unknown' end
+  return 'reused-older'
+end

@@ -1,0 +1,31 @@
+/**
+ * Loads the Lua scripts once per client with ioredis `defineCommand` (EVALSHA, EVAL on
+ * NOSCRIPT). A script is `lua/<name>-<numKeys>.lua`; session scripts get `lua/session-rules.lua`
+ * in front of them, so the rules they share are written once.
+ */
+import { readFileSync } from 'node:fs'
+import type { Cluster, Redis } from 'ioredis'
+
+const read = (file: string): string => readFileSync(new URL(`./lua/${file}`, import.meta.url), 'utf8')
+
+/** The rules the session scripts share; exported for the test that proves they agree with their TypeScript home. */
+export const SESSION_RULES = read('session-rules.lua')
+
+export interface ScriptSource {
+  lua: string
+  numberOfKeys: number
+}
+
+export function scriptSource (file: string, options: { sessionRules?: boolean } = {}): ScriptSource {
+  const numberOfKeys = /-(\d+)\.lua$/.exec(file)
+  if (numberOfKeys === null) throw new Error(`script file ${file} does not name its number of keys`)
+  const body = read(file)
+  return { lua: options.sessionRules === true ? `${SESSION_RULES}\n${body}` : body, numberOfKeys: Number(numberOfKeys[1]) }
+}
+
+/** defineCommand is idempotent per name here: several stores and limiters may share one client. */
+export function defineScripts (redis: Redis | Cluster, scripts: Record<string, ScriptSource>): void {
+  for (const [name, source] of Object.entries(scripts)) {
+    if (typeof (redis as unknown as Record<string, unknown>)[name] !== 'function') redis.defineCommand(name, source)
+  }
+}
