@@ -44,7 +44,15 @@ export interface AccessTokens {
 }
 
 /** Names an app's extra claims cannot override (and `__proto__`, which an assignment would turn into a prototype). */
-export const RESERVED_CLAIMS = new Set(['sub', 'sid', 'roles', 'iat', 'exp', 'nbf', 'iss', 'aud', 'jti', '__proto__'])
+const RESERVED_CLAIMS = new Set(['sub', 'sid', 'roles', 'iat', 'exp', 'nbf', 'iss', 'aud', 'jti', '__proto__'])
+
+/** The claims that are the app's own: every one but the reserved names. Signing and authenticate both filter through it. */
+export function extraClaims (claims: Record<string, unknown>): Record<string, unknown> {
+  const extra: Record<string, unknown> = {}
+  for (const [name, value] of Object.entries(claims)) if (!RESERVED_CLAIMS.has(name)) extra[name] = value
+  return extra
+}
+
 /** Far above any token we sign; anything longer is refused before parsing. */
 const MAX_TOKEN_LENGTH = 8192
 
@@ -121,11 +129,9 @@ export async function registerAccessTokens (fastify: FastifyInstance, options: A
     ttlSeconds: options.ttlSeconds,
     jwks: options.secret === null ? { keys: jwks } : null,
     sign ({ userId, sessionId, roles, claims, notAfter }) {
-      const extra: Record<string, unknown> = {}
-      for (const [name, value] of Object.entries(claims)) if (!RESERVED_CLAIMS.has(name)) extra[name] = value
       const now = Math.floor(Date.now() / 1000)
       const expiresIn = Math.max(1, Math.min(options.ttlSeconds, Math.floor(notAfter / 1000) - now))
-      return { token: signer!.sign({ ...extra, sub: userId, sid: sessionId, roles: [...roles], exp: now + expiresIn }), expiresIn }
+      return { token: signer!.sign({ ...extraClaims(claims), sub: userId, sid: sessionId, roles: [...roles], exp: now + expiresIn }), expiresIn }
     },
     verify (token) {
       if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) throw new TokenInvalidError()
