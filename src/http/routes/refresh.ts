@@ -5,17 +5,18 @@
 import type { FastifyInstance } from 'fastify'
 import type { PluginContext } from '../../context.js'
 import { clearRefreshCookie } from '../cookies.js'
-import { isCrossSite } from '../csrf.js'
-import { CsrfRejectedError, RefreshInvalidError, RefreshMissingError, RefreshReusedError } from '../../errors.js'
+import { csrfGuard } from '../csrf.js'
+import { RefreshInvalidError, RefreshMissingError, RefreshReusedError } from '../../errors.js'
 import { runHook } from '../../app-callbacks.js'
 import { describe, ErrorResponse, RefreshBody, TokenResponse } from '../schemas.js'
 import { decodeIdentity, identityOf, issueTokens, type Identity } from '../issue-tokens.js'
-import { carriedRefreshToken } from '../refresh-token-source.js'
+import { carriedRefreshToken, refreshTokenInCookie } from '../refresh-token-source.js'
 
 export function refreshRoute (fastify: FastifyInstance, context: PluginContext): void {
   const { store, app, options } = context
 
   fastify.post<{ Body: RefreshBody }>(options.routes.refresh, {
+    preHandler: csrfGuard(options.allowedOrigins, refreshTokenInCookie(options)),
     schema: {
       ...describe('Exchange the refresh token for a new access token and a new refresh token', { optionalBody: true }),
       body: RefreshBody,
@@ -23,7 +24,6 @@ export function refreshRoute (fastify: FastifyInstance, context: PluginContext):
     }
   }, async function refresh (request, reply) {
     const carried = carriedRefreshToken(request, options)
-    if (carried?.fromCookie === true && isCrossSite(request, options.allowedOrigins)) throw new CsrfRejectedError()
     // Every 401 from here clears the cookie: a dead token should not be sent again.
     if (carried === null) {
       clearRefreshCookie(reply, options)
