@@ -4,12 +4,12 @@ import type { PluginContext } from '../../context.js'
 import { clearRefreshCookie } from '../cookies.js'
 import { csrfGuard } from '../csrf.js'
 import { authenticatedByCookie } from '../../access/authenticate.js'
-import { runHook } from '../../app-callbacks.js'
+import { runCallback } from '../../app-callbacks.js'
 import { describe, ErrorResponse, NoContent, RefreshBody } from '../schemas.js'
 import { carriedRefreshToken, refreshTokenInCookie } from '../refresh-token-source.js'
 
 export function logoutRoutes (fastify: FastifyInstance, context: PluginContext): void {
-  const { store, app, options } = context
+  const { store, callbacks, options } = context
 
   fastify.post<{ Body: RefreshBody }>(options.routes.logout, {
     preHandler: csrfGuard(options.allowedOrigins, refreshTokenInCookie(options)),
@@ -23,7 +23,7 @@ export function logoutRoutes (fastify: FastifyInstance, context: PluginContext):
     if (carried !== null) {
       const result = await store.revokeByToken(carried.token)
       if (result.outcome === 'revoked') {
-        await runHook(request, 'onLogout', app.onLogout, { userId: result.userId, sessionId: result.sessionId, ip: request.ip, all: false })
+        await runCallback(request, 'onLogout', callbacks.onLogout, { userId: result.userId, sessionId: result.sessionId, ip: request.ip, all: false })
       }
     }
     clearRefreshCookie(reply, options)
@@ -41,7 +41,7 @@ export function logoutRoutes (fastify: FastifyInstance, context: PluginContext):
     }
   }, async function logoutAll (request, reply) {
     await store.revokeAll(request.user.id)
-    await runHook(request, 'onLogout', app.onLogout, { userId: request.user.id, sessionId: request.user.sessionId, ip: request.ip, all: true })
+    await runCallback(request, 'onLogout', callbacks.onLogout, { userId: request.user.id, sessionId: request.user.sessionId, ip: request.ip, all: true })
     clearRefreshCookie(reply, options)
     reply.code(204)
   })
