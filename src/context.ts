@@ -6,6 +6,7 @@ import type { RefreshSessionsOptions, ResolvedOptions } from './options.js'
 import type { PasswordHasher } from './password.js'
 import type { SessionCore } from './session/session-core.js'
 
+/** The app's own functions from the options: findUser, loadUser and the on... event callbacks. */
 export type AppCallbacks = Pick<RefreshSessionsOptions, 'findUser' | 'loadUser' | 'onLogin' | 'onLoginFailed' | 'onRefresh' | 'onLogout' | 'onReuseDetected' | 'onPasswordRehash'>
 
 export interface PluginContext {
@@ -14,6 +15,6 @@ export interface PluginContext {
   tokens: AccessTokens
   passwords: PasswordHasher
   limiter: LoginLimiter | null
-  app: AppCallbacks
+  callbacks: AppCallbacks
   authenticate: preHandlerAsyncHookHandler
 }

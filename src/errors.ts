@@ -19,5 +19,16 @@ export const ForbiddenError = createError('AUTH_FORBIDDEN', 'Missing a required 
 export const SessionNotFoundError = createError('AUTH_SESSION_NOT_FOUND', 'No such session', 404)
 export const RouteNotFoundError = createError('AUTH_ROUTE_NOT_FOUND', 'No such route', 404)
 export const JwksNotFoundError = createError('AUTH_JWKS_NOT_FOUND', 'No public keys: access tokens are signed with a shared secret', 404)
+/**
+ * A bad option: `register` fails with it, its message naming the option
+ * (`fastify-refresh-sessions: option accessToken.ttl must be at least 1s`). A TypeError named
+ * OptionsError, as it was before it had a code; never sent to a client.
+ */
+export class OptionsError extends createError('AUTH_INVALID_OPTION', 'fastify-refresh-sessions: %s', 500, TypeError) {
+  constructor (message: string) {
+    super(message)
+    this.name = 'OptionsError'
+  }
+}
 /** A fault of ours or of the app's callbacks; never caused by what a client sends. Details go to the log only. */
 export const InternalError = createError('AUTH_INTERNAL_ERROR', 'Internal server error', 500)

@@ -69,7 +69,7 @@ async function refreshSessions (fastify: FastifyInstance, userOptions: RefreshSe
     store
   } satisfies RefreshSessionsApi)
 
-  const context: PluginContext = { options, sessions, tokens, passwords, limiter, app: userOptions, authenticate }
+  const context: PluginContext = { options, sessions, tokens, passwords, limiter, callbacks: userOptions, authenticate }
   await fastify.register(authRoutes, { prefix: options.routePrefix, context })
   if (options.routes.jwks !== false) {
     const path = options.routes.jwks

@@ -1,21 +1,31 @@
 /**
  * Options: the public shape (TypeBox, so it is validated at registration and typed for users),
- * the frozen defaults, and one pure resolveOptions() that parses every duration once.
+ * and one pure resolveOptions() that judges every option (OptionsError, AUTH_INVALID_OPTION),
+ * parses every duration once and falls back to DEFAULTS (defaults.ts) for what is undefined.
  * Units after resolution: `...Ms` for the store and Redis, `...Seconds` for JWT and cookies.
  */
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
-import type { KeyObject } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
 import type { FastifyRequest } from 'fastify'
+import type { AccessTokenSettings } from './access/access-token.js'
+import { resolveKeySet, type KeyOption, type ResolvedKey } from './access/key-set.js'
+import { DEFAULTS } from './defaults.js'
+import { OptionsError } from './errors.js'
 import { DEFAULT_PREFIX, validatePrefix } from './redis/keys.js'
 
-/** `'15m'`, `'7d'`, `'10s'`, `'500ms'`, `'1h'`, or a number of seconds. */
-const Duration = Type.Union([Type.String({ pattern: '^\\s*\\d+(\\.\\d+)?\\s*(ms|s|m|h|d|w)\\s*$' }), Type.Number({ minimum: 0 })], {
+/** `'15m'`, `'7d'`, `'10s'`, `'500ms'`, `'1h'`, `'2w'`: the option schema and parseDuration both read it. */
+const DURATION = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$/
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
+
+/** A duration string, or a number of seconds. */
+const Duration = Type.Union([Type.String({ pattern: DURATION.source }), Type.Number({ minimum: 0 })], {
   description: "a duration such as '15m', '7d', '10s', '500ms', or a number of seconds"
 })
 const Name = Type.String({ minLength: 1, maxLength: 128 })
+/** The limiter and the password hasher take safe integers only. */
+const Count = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
 const Path = Type.String({ pattern: '^/[^\\s?#]*$', maxLength: 256 })
 
 export const DataOptionsSchema = Type.Object({
@@ -43,7 +53,8 @@ export const DataOptionsSchema = Type.Object({
     issuer: Type.Optional(Name),
     audience: Type.Optional(Type.Union([Name, Type.Array(Name, { minItems: 1 })])),
     cookieName: Type.Optional(Name),
-    verifyCacheSize: Type.Optional(Type.Integer({ minimum: 0 }))
+    /** At most what fast-jwt's cache (mnemonist) can allocate. */
+    verifyCacheSize: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 32 - 1 }))
   }, { additionalProperties: false }),
   refreshToken: Type.Optional(Type.Object({
     idleTtl: Type.Optional(Duration),
@@ -62,13 +73,13 @@ export const DataOptionsSchema = Type.Object({
   }, { additionalProperties: false })),
   allowedOrigins: Type.Optional(Type.Array(Type.String({ pattern: '^https?://[^/\\s]+$' }))),
   loginLimits: Type.Optional(Type.Union([Type.Literal(false), Type.Object({
-    perUserIp: Type.Optional(Type.Object({ max: Type.Integer({ minimum: 1 }), window: Duration }, { additionalProperties: false })),
-    perIp: Type.Optional(Type.Object({ max: Type.Integer({ minimum: 1 }), window: Duration }, { additionalProperties: false }))
+    perUserIp: Type.Optional(Type.Object({ max: Count, window: Duration }, { additionalProperties: false })),
+    perIp: Type.Optional(Type.Object({ max: Count, window: Duration }, { additionalProperties: false }))
   }, { additionalProperties: false })], { description: 'false, or { perUserIp?: { max, window }, perIp?: { max, window } }' })),
   argon2: Type.Optional(Type.Object({
-    memoryCost: Type.Optional(Type.Integer({ minimum: 1024 })),
-    timeCost: Type.Optional(Type.Integer({ minimum: 1 })),
-    parallelism: Type.Optional(Type.Integer({ minimum: 1 }))
+    memoryCost: Type.Optional(Type.Integer({ minimum: 1024, maximum: Number.MAX_SAFE_INTEGER })),
+    timeCost: Type.Optional(Count),
+    parallelism: Type.Optional(Count)
   }, { additionalProperties: false }))
 })
 
@@ -94,7 +105,7 @@ export interface PasswordRehashEvent { userId: string, passwordHash: string }
 
 type Hook<E> = (event: E, request: FastifyRequest) => unknown
 
-export type KeyInput = string | Buffer | KeyObject
+export type { KeyInput } from './access/key-set.js'
 
 export interface RefreshSessionsOptions extends Omit<Static<typeof DataOptionsSchema>, 'accessToken'> {
   /** An ioredis Redis or Cluster; omitted: the in-memory store (one process, not durable). */
@@ -103,7 +114,7 @@ export interface RefreshSessionsOptions extends Omit<Static<typeof DataOptionsSc
     /** HS256 secret, at least 32 bytes. */
     secret?: string | Buffer
     /** Asymmetric key set; each has a kid; `signingKid` (default: the first with a private key) signs, all verify. */
-    keys?: Array<{ kid: string, alg: 'EdDSA' | 'ES256' | 'RS256', privateKey?: KeyInput, publicKey: KeyInput }>
+    keys?: KeyOption[]
   }
   findUser: (username: string) => Promise<LoginUserRecord | null | undefined> | LoginUserRecord | null | undefined
   loadUser?: (id: string) => Promise<AuthUserRecord | null | undefined> | AuthUserRecord | null | undefined
@@ -115,30 +126,10 @@ export interface RefreshSessionsOptions extends Omit<Static<typeof DataOptionsSc
   onPasswordRehash?: Hook<PasswordRehashEvent>
 }
 
-export const DEFAULTS = Object.freeze({
-  prefix: DEFAULT_PREFIX,
-  commandTimeout: '1s',
-  routePrefix: '/auth',
-  routes: Object.freeze({ login: '/login', refresh: '/refresh', logout: '/logout', logoutAll: '/logout-all', sessions: '/sessions', jwks: '/.well-known/jwks.json' }),
-  accessTokenTtl: '15m',
-  verifyCacheSize: 10_000,
-  idleTtl: '7d',
-  absoluteTtl: '30d',
-  reuseGrace: '10s',
-  maxSessionsPerUser: 10,
-  transport: 'cookie',
-  cookieName: 'refresh_token',
-  perUserIp: Object.freeze({ max: 10, window: '15m' }),
-  perIp: Object.freeze({ max: 100, window: '15m' }),
-  argon2: Object.freeze({ memoryCost: 19456, timeCost: 2, parallelism: 1 })
-} as const)
-
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
-
 /** Milliseconds from `'15m'`-style strings or a number of seconds. */
 export function parseDuration (value: string | number): number {
   if (typeof value === 'number') return Math.round(value * 1000)
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$/.exec(value)
+  const match = DURATION.exec(value)
   if (match === null) throw new TypeError(`invalid duration ${JSON.stringify(value)}`)
   return Math.round(Number(match[1]) * UNIT_MS[match[2]!]!)
 }
@@ -148,30 +139,16 @@ export interface ResolvedOptions {
   commandTimeoutMs: number
   routePrefix: string
   routes: { login: string, refresh: string, logout: string, logoutAll: string, sessions: string, jwks: string | false }
-  accessToken: {
-    secret: Buffer | null
-    keys: Array<{ kid: string, alg: 'EdDSA' | 'ES256' | 'RS256', privateKey?: KeyInput, publicKey: KeyInput }>
-    signingKid: string | null
-    ttlSeconds: number
-    issuer: string | null
-    audience: string | string[] | null
-    cookieName: string | null
-    verifyCacheSize: number
-  }
+  accessToken: AccessTokenSettings
   limits: { idleTtlMs: number, absoluteTtlMs: number, reuseGraceMs: number, maxSessionsPerUser: number }
   transport: 'cookie' | 'body' | 'both'
   cookie: { name: string, secure: boolean, sameSite: 'strict' | 'lax' | 'none', path: string, domain: string | null }
   allowedOrigins: string[]
-  loginLimits: { perUserIp: { max: number, windowMs: number }, perIp: { max: number, windowMs: number } } | false
+  loginLimits: { perUserIp: LoginLimit, perIp: LoginLimit } | false
   argon2: { memoryCost: number, timeCost: number, parallelism: number }
 }
 
-export class OptionsError extends TypeError {
-  constructor (message: string) {
-    super(`fastify-refresh-sessions: ${message}`)
-    this.name = 'OptionsError'
-  }
-}
+interface LoginLimit { max: number, windowMs: number }
 
 const MIN_HS256_SECRET_BYTES = 32
 
@@ -194,61 +171,52 @@ export function resolveOptions (options: RefreshSessionsOptions): ResolvedOption
 
   const access = options.accessToken
   const hasSecret = access.secret !== undefined
-  const hasKeys = access.keys !== undefined
-  if (hasSecret === hasKeys) throw new OptionsError('option accessToken needs exactly one of secret (HS256) or keys (EdDSA, ES256, RS256)')
+  if (hasSecret === (access.keys !== undefined)) throw new OptionsError('option accessToken needs exactly one of secret (HS256) or keys (EdDSA, ES256, RS256)')
   let secret: Buffer | null = null
   if (hasSecret) {
     if (typeof access.secret !== 'string' && !Buffer.isBuffer(access.secret)) throw new OptionsError('option accessToken.secret must be a string or a Buffer')
     secret = Buffer.from(access.secret)
     if (secret.length < MIN_HS256_SECRET_BYTES) throw new OptionsError(`option accessToken.secret must be at least ${MIN_HS256_SECRET_BYTES} bytes for HS256`)
   }
-  const keys = access.keys ?? []
-  if (new Set(keys.map((k) => k.kid)).size !== keys.length) throw new OptionsError('option accessToken.keys has duplicate kids')
-  let signingKid: string | null = null
-  if (hasKeys) {
-    signingKid = access.signingKid ?? keys.find((k) => k.privateKey !== undefined)?.kid ?? null
-    const signer = keys.find((k) => k.kid === signingKid)
-    if (signer === undefined) throw new OptionsError('option accessToken.signingKid must name a key of accessToken.keys')
-    if (signer.privateKey === undefined) throw new OptionsError(`option accessToken.keys: the signing key ${signer.kid} needs a privateKey`)
-  } else if (access.signingKid !== undefined) {
-    throw new OptionsError('option accessToken.signingKid needs accessToken.keys')
-  }
+  let keySet: { keys: ResolvedKey[], signingKid: string | null } = { keys: [], signingKid: null }
+  if (access.keys !== undefined) keySet = resolveKeySet(access.keys, access.signingKid)
+  else if (access.signingKid !== undefined) throw new OptionsError('option accessToken.signingKid needs accessToken.keys')
 
   const routePrefix = options.routePrefix ?? DEFAULTS.routePrefix
   const refresh = options.refreshToken ?? {}
   const limits = {
-    idleTtlMs: parseDuration(refresh.idleTtl ?? DEFAULTS.idleTtl),
-    absoluteTtlMs: parseDuration(refresh.absoluteTtl ?? DEFAULTS.absoluteTtl),
-    reuseGraceMs: parseDuration(refresh.reuseGrace ?? DEFAULTS.reuseGrace),
+    idleTtlMs: durationMs('refreshToken.idleTtl', refresh.idleTtl, DEFAULTS.idleTtlMs),
+    absoluteTtlMs: durationMs('refreshToken.absoluteTtl', refresh.absoluteTtl, DEFAULTS.absoluteTtlMs),
+    reuseGraceMs: durationMs('refreshToken.reuseGrace', refresh.reuseGrace, DEFAULTS.reuseGraceMs),
     maxSessionsPerUser: options.maxSessionsPerUser ?? DEFAULTS.maxSessionsPerUser
   }
   if (limits.idleTtlMs < 1000) throw new OptionsError('option refreshToken.idleTtl must be at least 1s')
   if (limits.absoluteTtlMs < 1000) throw new OptionsError('option refreshToken.absoluteTtl must be at least 1s')
-  const commandTimeoutMs = parseDuration(options.commandTimeout ?? DEFAULTS.commandTimeout)
+  const commandTimeoutMs = durationMs('commandTimeout', options.commandTimeout, DEFAULTS.commandTimeoutMs)
   if (commandTimeoutMs < 1) throw new OptionsError('option commandTimeout must be at least 1ms')
-  const ttlSeconds = Math.round(parseDuration(access.ttl ?? DEFAULTS.accessTokenTtl) / 1000)
+  const ttlSeconds = Math.round(durationMs('accessToken.ttl', access.ttl, DEFAULTS.accessTokenTtlMs) / 1000)
   if (ttlSeconds < 1) throw new OptionsError('option accessToken.ttl must be at least 1s')
 
   const cookie = options.cookie ?? {}
-  const hostPrefix = cookie.hostPrefix ?? false
+  const hostPrefix = cookie.hostPrefix ?? DEFAULTS.cookie.hostPrefix
   if (hostPrefix && (cookie.secure === false || cookie.domain !== undefined || (cookie.path !== undefined && cookie.path !== '/'))) {
     throw new OptionsError('option cookie.hostPrefix requires secure, no domain and path /')
   }
-  const baseName = cookie.name ?? DEFAULTS.cookieName
-  const sameSite = cookie.sameSite ?? 'strict'
-  const secure = cookie.secure ?? true
+  const baseName = cookie.name ?? DEFAULTS.cookie.name
+  const sameSite = cookie.sameSite ?? DEFAULTS.cookie.sameSite
+  const secure = cookie.secure ?? DEFAULTS.cookie.secure
   if (sameSite === 'none' && !secure) throw new OptionsError('option cookie.sameSite none requires cookie.secure')
 
   const loginLimits = options.loginLimits === false
     ? false as const
     : {
-        perUserIp: windowed(options.loginLimits?.perUserIp ?? DEFAULTS.perUserIp),
-        perIp: windowed(options.loginLimits?.perIp ?? DEFAULTS.perIp)
+        perUserIp: loginLimit('loginLimits.perUserIp', options.loginLimits?.perUserIp, DEFAULTS.loginLimits.perUserIp),
+        perIp: loginLimit('loginLimits.perIp', options.loginLimits?.perIp, DEFAULTS.loginLimits.perIp)
       }
 
   let prefix: string
   try {
-    prefix = validatePrefix(options.prefix ?? DEFAULTS.prefix)
+    prefix = validatePrefix(options.prefix ?? DEFAULT_PREFIX)
   } catch (error) {
     throw new OptionsError(`option ${(error as Error).message}`)
   }
@@ -260,8 +228,8 @@ export function resolveOptions (options: RefreshSessionsOptions): ResolvedOption
     routes: { ...DEFAULTS.routes, ...options.routes },
     accessToken: {
       secret,
-      keys,
-      signingKid,
+      keys: keySet.keys,
+      signingKid: keySet.signingKid,
       ttlSeconds,
       issuer: access.issuer ?? null,
       audience: access.audience ?? null,
@@ -269,7 +237,7 @@ export function resolveOptions (options: RefreshSessionsOptions): ResolvedOption
       verifyCacheSize: access.verifyCacheSize ?? DEFAULTS.verifyCacheSize
     },
     limits,
-    transport: options.transport ?? 'cookie',
+    transport: options.transport ?? DEFAULTS.transport,
     cookie: {
       name: hostPrefix ? `__Host-${baseName}` : baseName,
       secure: hostPrefix ? true : secure,
@@ -277,10 +245,28 @@ export function resolveOptions (options: RefreshSessionsOptions): ResolvedOption
       path: hostPrefix ? '/' : (cookie.path ?? (routePrefix === '' ? '/' : routePrefix)),
       domain: cookie.domain ?? null
     },
-    allowedOrigins: (options.allowedOrigins ?? []).map((origin) => new URL(origin).origin),
+    allowedOrigins: (options.allowedOrigins ?? DEFAULTS.allowedOrigins).map((origin) => new URL(origin).origin),
     loginLimits,
     argon2: { ...DEFAULTS.argon2, ...options.argon2 }
   }
+}
+
+/**
+ * A schema-valid duration in ms, or the default when undefined. Every part that takes a duration
+ * wants a safe integer: beyond it (some 285 000 years) the option is refused here, by name.
+ */
+function durationMs (path: string, value: string | number | undefined, fallbackMs: number): number {
+  if (value === undefined) return fallbackMs
+  const ms = parseDuration(value)
+  if (!Number.isSafeInteger(ms)) throw new OptionsError(`option ${path} is too long`)
+  return ms
+}
+
+function loginLimit (path: string, limit: { max: number, window: string | number } | undefined, fallback: LoginLimit): LoginLimit {
+  if (limit === undefined) return { ...fallback }
+  const windowMs = durationMs(`${path}.window`, limit.window, 0)
+  if (windowMs < 1) throw new OptionsError(`option ${path}.window must be at least 1ms`)
+  return { max: limit.max, windowMs }
 }
 
 /**
@@ -300,8 +286,4 @@ function explain (error: ValueError): { path: string, message: string } {
   if (error.type === ValueErrorType.ObjectRequiredProperty) return { path: error.path, message: 'is required' }
   if (error.type === ValueErrorType.ObjectAdditionalProperties) return { path: error.path, message: 'is not a known option' }
   return { path: error.path, message: error.message.replace(/^Expected/, 'expected') }
-}
-
-function windowed (limit: { max: number, window: string | number }): { max: number, windowMs: number } {
-  return { max: limit.max, windowMs: parseDuration(limit.window) }
 }

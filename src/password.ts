@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import argon2 from 'argon2'
+import { DEFAULTS } from './defaults.js'
 
 export interface Argon2Params {
   /** KiB */
@@ -13,8 +14,7 @@ export interface Argon2Params {
   parallelism: number
 }
 
-/** OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1. */
-export const DEFAULT_ARGON2_PARAMS: Readonly<Argon2Params> = Object.freeze({ memoryCost: 19456, timeCost: 2, parallelism: 1 })
+export const DEFAULT_ARGON2_PARAMS: Readonly<Argon2Params> = DEFAULTS.argon2
 
 /** Longest password accepted, in UTF-16 code units: argon2 hashes any length, an attacker would send megabytes. */
 export const MAX_PASSWORD_LENGTH = 1024

@@ -69,25 +69,25 @@ for (const alg of ['EdDSA', 'ES256', 'RS256'] as Alg[]) {
 t.test('an explicit signingKid must name a key with a private key', async (t) => {
   const a = generateKey('EdDSA', 'a')
   const b = generateKey('EdDSA', 'b')
-  await t.rejects(register({ keys: [keyOption(a), keyOption(b, true)], signingKid: 'b' }), { name: 'OptionsError', message: /accessToken\.keys.*signing key b needs a privateKey/ })
-  await t.rejects(register({ keys: [keyOption(a)], signingKid: 'nope' }), { name: 'OptionsError', message: /accessToken\.signingKid/ })
-  await t.rejects(register({ keys: [keyOption(a, true), keyOption(b, true)] }), { name: 'OptionsError', message: /accessToken\.signingKid/ }, 'no key can sign')
-  await t.rejects(register({ secret: HS256_SECRET, signingKid: 'a' }), { name: 'OptionsError', message: /accessToken\.signingKid needs accessToken\.keys/ })
+  await t.rejects(register({ keys: [keyOption(a), keyOption(b, true)], signingKid: 'b' }), { name: 'OptionsError', code: 'AUTH_INVALID_OPTION', message: /accessToken\.keys.*signing key b needs a privateKey/ })
+  await t.rejects(register({ keys: [keyOption(a)], signingKid: 'nope' }), { name: 'OptionsError', code: 'AUTH_INVALID_OPTION', message: /accessToken\.signingKid/ })
+  await t.rejects(register({ keys: [keyOption(a, true), keyOption(b, true)] }), { name: 'OptionsError', code: 'AUTH_INVALID_OPTION', message: /accessToken\.signingKid/ }, 'no key can sign')
+  await t.rejects(register({ secret: HS256_SECRET, signingKid: 'a' }), { name: 'OptionsError', code: 'AUTH_INVALID_OPTION', message: /accessToken\.signingKid needs accessToken\.keys/ })
 })
 
 t.test('HS256 secrets: at least 32 bytes, and exactly one of secret or keys', async (t) => {
   const key = generateKey('EdDSA', 'k')
   for (const secret of ['x'.repeat(31), Buffer.alloc(31, 1), '', 'é'.repeat(15)]) {
-    await t.rejects(register({ secret }), { name: 'OptionsError', message: /option accessToken\.secret must be at least 32 bytes/ })
+    await t.rejects(register({ secret }), { name: 'OptionsError', code: 'AUTH_INVALID_OPTION', message: /option accessToken\.secret must be at least 32 bytes/ })
   }
   for (const secret of ['x'.repeat(32), Buffer.alloc(32, 1), 'é'.repeat(16)]) {
     const app = await register({ secret })
     await app.close()
     t.pass(`a ${Buffer.byteLength(secret)}-byte secret is accepted`)
   }
-  await t.rejects(register({ secret: HS256_SECRET, keys: [keyOption(key)] }), { name: 'OptionsError', message: /option accessToken needs exactly one of secret \(HS256\) or keys/ })
-  await t.rejects(register({}), { name: 'OptionsError', message: /option accessToken needs exactly one of secret \(HS256\) or keys/ })
-  await t.rejects(register({ secret: 42 as unknown as string }), { name: 'OptionsError', message: /option accessToken\.secret must be a string or a Buffer/ })
+  await t.rejects(register({ secret: HS256_SECRET, keys: [keyOption(key)] }), { name: 'OptionsError', code: 'AUTH_INVALID_OPTION', message: /option accessToken needs exactly one of secret \(HS256\) or keys/ })
+  await t.rejects(register({}), { name: 'OptionsError', code: 'AUTH_INVALID_OPTION', message: /option accessToken needs exactly one of secret \(HS256\) or keys/ })
+  await t.rejects(register({ secret: 42 as unknown as string }), { name: 'OptionsError', code: 'AUTH_INVALID_OPTION', message: /option accessToken\.secret must be a string or a Buffer/ })
 })
 
 t.test('weak, wrong-curve, mislabelled, mismatched or unreadable keys are refused, naming the key', async (t) => {
@@ -108,11 +108,11 @@ t.test('weak, wrong-curve, mislabelled, mismatched or unreadable keys are refuse
     ['a public key as the private key', { kid: 'swapped', alg: 'EdDSA', privateKey: ed.publicKey, publicKey: ed.publicKey }, /private key of swapped/]
   ]
   for (const [name, key, message] of cases) {
-    await t.rejects(register({ keys: [signer, key as never] }), { name: 'OptionsError', message }, name)
+    await t.rejects(register({ keys: [signer, key as never] }), { name: 'OptionsError', code: 'AUTH_INVALID_OPTION', message }, name)
   }
-  await t.rejects(register({ keys: [keyOption(ed), keyOption(ed, true)] }), { name: 'OptionsError', message: /accessToken\.keys has duplicate kids/ })
-  await t.rejects(register({ keys: [{ ...keyOption(ed), alg: 'HS256' as Alg }] }), { name: 'OptionsError', message: /option accessToken\.keys\.0\.alg/ })
-  await t.rejects(register({ keys: [{ ...keyOption(ed), kid: '../etc/passwd' }] }), { name: 'OptionsError', message: /option accessToken\.keys\.0\.kid/ })
+  await t.rejects(register({ keys: [keyOption(ed), keyOption(ed, true)] }), { name: 'OptionsError', code: 'AUTH_INVALID_OPTION', message: /accessToken\.keys has duplicate kids/ })
+  await t.rejects(register({ keys: [{ ...keyOption(ed), alg: 'HS256' as Alg }] }), { name: 'OptionsError', code: 'AUTH_INVALID_OPTION', message: /option accessToken\.keys\.0\.alg/ })
+  await t.rejects(register({ keys: [{ ...keyOption(ed), kid: '../etc/passwd' }] }), { name: 'OptionsError', code: 'AUTH_INVALID_OPTION', message: /option accessToken\.keys\.0\.kid/ })
 
   // Every input form the types allow is read: PEM strings, Buffers, KeyObjects; a private key given as publicKey yields its public half.
   const pem = (key: TestKey): { privateKey: string, publicKey: Buffer } => ({

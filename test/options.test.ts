@@ -6,7 +6,7 @@
 import t from 'tap'
 import Fastify from 'fastify'
 import { setTimeout as sleep } from 'node:timers/promises'
-import refreshSessions, { parseDuration, type RefreshSessionsOptions } from '../src/index.js'
+import refreshSessions, { errors, parseDuration, type RefreshSessionsOptions } from '../src/index.js'
 import { ALICE, BOB, HS256_SECRET, buildApp, login, refreshCookie } from './helpers/build-app.js'
 import { redisForTest } from './helpers/redis.js'
 import { connectRedis } from './helpers/redis-clients.js'
@@ -75,7 +75,41 @@ t.test('a bad option fails registration with a message naming it', async (t) => 
     ['routePrefix without a slash', { ...base, routePrefix: 'auth' }, /option routePrefix expected string to match/]
   ]
   for (const [name, options, message] of cases) {
-    await t.rejects(register(options), { name: 'OptionsError', message }, name)
+    await t.rejects(register(options), { name: 'OptionsError', code: 'AUTH_INVALID_OPTION', message }, name)
+  }
+})
+
+t.test('an option error: a TypeError named OptionsError, with the stable code AUTH_INVALID_OPTION', async (t) => {
+  const error = new errors.OptionsError('option accessToken.ttl must be at least 1s')
+  t.ok(error instanceof TypeError, 'a TypeError')
+  t.ok(error instanceof errors.OptionsError, 'an errors.OptionsError')
+  t.equal(error.name, 'OptionsError')
+  t.equal(error.code, 'AUTH_INVALID_OPTION')
+  t.equal(error.message, 'fastify-refresh-sessions: option accessToken.ttl must be at least 1s')
+  t.equal(String(error), 'OptionsError [AUTH_INVALID_OPTION]: fastify-refresh-sessions: option accessToken.ttl must be at least 1s')
+  t.notOk(new TypeError('x') instanceof errors.OptionsError, 'another TypeError is not one')
+})
+
+t.test('values the store, the login limiter or the password hasher would refuse fail registration as option errors naming the option', async (t) => {
+  const eons = '99999999999999999999d'
+  const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+    ['idleTtl beyond a safe integer of ms', { ...base, refreshToken: { idleTtl: eons } }, /option refreshToken\.idleTtl is too long/],
+    ['absoluteTtl beyond a safe integer of ms', { ...base, refreshToken: { absoluteTtl: eons } }, /option refreshToken\.absoluteTtl is too long/],
+    ['reuseGrace beyond a safe integer of ms', { ...base, refreshToken: { reuseGrace: eons } }, /option refreshToken\.reuseGrace is too long/],
+    ['reuseGrace as seconds beyond it', { ...base, refreshToken: { reuseGrace: 1e300 } }, /option refreshToken\.reuseGrace is too long/],
+    ['commandTimeout beyond it', { ...base, commandTimeout: eons }, /option commandTimeout is too long/],
+    ['accessToken.ttl beyond it', { ...base, accessToken: { secret: HS256_SECRET, ttl: eons } }, /option accessToken\.ttl is too long/],
+    ["loginLimits window '0s'", { ...base, loginLimits: { perIp: { max: 5, window: '0s' } } }, /option loginLimits\.perIp\.window must be at least 1ms/],
+    ["loginLimits window '0.4ms'", { ...base, loginLimits: { perUserIp: { max: 5, window: '0.4ms' } } }, /option loginLimits\.perUserIp\.window must be at least 1ms/],
+    ['loginLimits window beyond it', { ...base, loginLimits: { perIp: { max: 5, window: eons } } }, /option loginLimits\.perIp\.window is too long/],
+    ['loginLimits max beyond a safe integer', { ...base, loginLimits: { perIp: { max: 1e20, window: '1m' } } }, /option loginLimits\.perIp\.max expected integer to be less or equal to 9007199254740991/],
+    ['argon2 timeCost beyond a safe integer', { ...base, argon2: { timeCost: 1e20 } }, /option argon2\.timeCost expected integer to be less or equal to 9007199254740991/],
+    ['argon2 memoryCost beyond a safe integer', { ...base, argon2: { memoryCost: 1e20 } }, /option argon2\.memoryCost expected integer to be less or equal to 9007199254740991/],
+    ['argon2 parallelism beyond a safe integer', { ...base, argon2: { parallelism: 1e20 } }, /option argon2\.parallelism expected integer to be less or equal to 9007199254740991/],
+    ['verifyCacheSize beyond what the cache can hold', { ...base, accessToken: { secret: HS256_SECRET, verifyCacheSize: 2 ** 32 } }, /option accessToken\.verifyCacheSize expected integer to be less or equal to 4294967295/]
+  ]
+  for (const [name, options, message] of cases) {
+    await t.rejects(register(options), { name: 'OptionsError', code: 'AUTH_INVALID_OPTION', message }, name)
   }
 })
 

@@ -5,7 +5,7 @@
  */
 import t, { type Test } from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { ALICE, buildApp, login } from './helpers/build-app.js'
+import { ALICE, HS256_SECRET, buildApp, login } from './helpers/build-app.js'
 
 const REJECTED = { statusCode: 403, code: 'AUTH_CSRF_REJECTED', error: 'Forbidden', message: 'Cross-site request refused' }
 const OWN_ORIGIN = 'http://localhost'
@@ -156,4 +156,25 @@ t.test('cross-site "simple" requests (no CORS preflight) never get past the body
   t.equal(events.onLogout, undefined)
   t.equal(events.onLogin?.length, 1, 'only the real login')
   await stillRefreshes(t, app, refreshToken, 'after the simple requests')
+})
+
+t.test('the CSRF check comes before the credential is looked at, and after authenticate on logout-all', async (t) => {
+  const { app, events } = await buildApp(t, { options: { accessToken: { secret: HS256_SECRET, cookieName: 'access_token' } } })
+  const foreign = { origin: 'https://evil.example' }
+  for (const url of ['/auth/refresh', '/auth/logout']) {
+    const garbage = await post(app, url, 'not-a-refresh-token', foreign)
+    t.equal(garbage.statusCode, 403, `${url}: a garbage cookie from another origin is 403, not 401`)
+    t.same(garbage.json(), REJECTED)
+    t.equal(garbage.headers['set-cookie'], undefined, `${url}: and its cookie is not cleared`)
+  }
+  const missing = await post(app, '/auth/refresh', undefined, foreign)
+  t.equal(missing.json().code, 'AUTH_REFRESH_MISSING', 'no cookie from another origin: nothing to forge, 401 AUTH_REFRESH_MISSING')
+
+  const badCookie = await app.inject({ method: 'POST', url: '/auth/logout-all', headers: { ...foreign, cookie: 'access_token=not-a-jwt' } })
+  t.equal(badCookie.statusCode, 401, 'logout-all: a bad access-token cookie is 401 first (authenticate runs before the guard)')
+  t.equal(badCookie.json().code, 'AUTH_TOKEN_INVALID')
+  const none = await app.inject({ method: 'POST', url: '/auth/logout-all', headers: foreign })
+  t.equal(none.json().code, 'AUTH_TOKEN_MISSING', 'logout-all without any token: 401 AUTH_TOKEN_MISSING')
+  t.equal(events.onRefresh, undefined)
+  t.equal(events.onLogout, undefined)
 })

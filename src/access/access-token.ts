@@ -8,10 +8,10 @@
  * Verified tokens are cached (bounded by their `exp`), since clients reuse one token for minutes.
  */
 import fastifyJwt from '@fastify/jwt'
-import { createPrivateKey, createPublicKey, KeyObject, type JsonWebKey } from 'node:crypto'
+import type { JsonWebKey } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { TokenExpiredError, TokenInvalidError } from '../errors.js'
-import { OptionsError, type KeyInput, type ResolvedOptions } from '../options.js'
+import type { ResolvedKey } from './key-set.js'
 
 export interface AccessTokenClaims {
   sub: string
@@ -44,7 +44,15 @@ export interface AccessTokens {
 }
 
 /** Names an app's extra claims cannot override (and `__proto__`, which an assignment would turn into a prototype). */
-export const RESERVED_CLAIMS = new Set(['sub', 'sid', 'roles', 'iat', 'exp', 'nbf', 'iss', 'aud', 'jti', '__proto__'])
+const RESERVED_CLAIMS = new Set(['sub', 'sid', 'roles', 'iat', 'exp', 'nbf', 'iss', 'aud', 'jti', '__proto__'])
+
+/** The claims that are the app's own: every one but the reserved names. Signing and authenticate both filter through it. */
+export function extraClaims (claims: Record<string, unknown>): Record<string, unknown> {
+  const extra: Record<string, unknown> = {}
+  for (const [name, value] of Object.entries(claims)) if (!RESERVED_CLAIMS.has(name)) extra[name] = value
+  return extra
+}
+
 /** Far above any token we sign; anything longer is refused before parsing. */
 const MAX_TOKEN_LENGTH = 8192
 
@@ -53,31 +61,21 @@ interface JwtNamespace {
   verify (token: string): Record<string, unknown>
 }
 
-const KEY_TYPES = { EdDSA: ['ed25519'], ES256: ['ec'], RS256: ['rsa'] } as const
-
-function checkKeyType (kid: string, alg: keyof typeof KEY_TYPES, key: KeyObject): void {
-  if (!(KEY_TYPES[alg] as readonly string[]).includes(key.asymmetricKeyType ?? '')) {
-    throw new OptionsError(`option accessToken.keys: key ${kid} is ${key.asymmetricKeyType ?? 'not asymmetric'}, not a key for ${alg}`)
-  }
-  if (alg === 'ES256' && key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw new OptionsError(`option accessToken.keys: key ${kid} must be on P-256 for ES256`)
-  if (alg === 'RS256' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) throw new OptionsError(`option accessToken.keys: key ${kid} must have at least 2048 bits for RS256`)
+/** The `accessToken` options as resolveOptions leaves them: judged, durations in seconds. */
+export interface AccessTokenSettings {
+  /** HS256; null when a key set is given. */
+  secret: Buffer | null
+  /** Already judged (see key-set.ts); empty with a secret. */
+  keys: ResolvedKey[]
+  signingKid: string | null
+  ttlSeconds: number
+  issuer: string | null
+  audience: string | string[] | null
+  cookieName: string | null
+  verifyCacheSize: number
 }
 
-function toKeyObject (kid: string, input: KeyInput, kind: 'private' | 'public'): KeyObject {
-  // createPublicKey refuses a public KeyObject and createPrivateKey any KeyObject: take them as they are.
-  if (input instanceof KeyObject) {
-    if (input.type === kind) return input
-    if (kind === 'public' && input.type === 'private') return createPublicKey(input)
-    throw new OptionsError(`option accessToken.keys: the ${kind} key of ${kid} is a ${input.type} key`)
-  }
-  try {
-    return kind === 'private' ? createPrivateKey(input as string) : createPublicKey(input as string)
-  } catch {
-    throw new OptionsError(`option accessToken.keys: the ${kind} key of ${kid} cannot be read`)
-  }
-}
-
-export async function registerAccessTokens (fastify: FastifyInstance, options: ResolvedOptions['accessToken']): Promise<AccessTokens> {
+export async function registerAccessTokens (fastify: FastifyInstance, options: AccessTokenSettings): Promise<AccessTokens> {
   const verifiers = new Map<string, JwtNamespace>()
   let signer: JwtNamespace | undefined
   const jwks: JsonWebKey[] = []
@@ -112,19 +110,13 @@ export async function registerAccessTokens (fastify: FastifyInstance, options: R
       verifiers.set('', signer)
       return
     }
-    for (const key of options.keys) {
-      const publicKey = toKeyObject(key.kid, key.publicKey, 'public')
-      checkKeyType(key.kid, key.alg, publicKey)
-      const privateKey = key.privateKey === undefined ? undefined : toKeyObject(key.kid, key.privateKey, 'private')
-      if (privateKey !== undefined) checkKeyType(key.kid, key.alg, privateKey)
-      // A mismatched pair would sign tokens that no verifier (ours or a JWKS reader) accepts.
-      if (privateKey !== undefined && !createPublicKey(privateKey).equals(publicKey)) throw new OptionsError(`option accessToken.keys: the private and public keys of ${key.kid} are not one pair`)
+    for (const { kid, alg, publicKey, privateKey } of options.keys) {
       const publicPem = publicKey.export({ type: 'spki', format: 'pem' }).toString()
       const privatePem = privateKey?.export({ type: 'pkcs8', format: 'pem' }).toString()
-      const jwt = await register(key.kid, { public: publicPem, ...(privatePem !== undefined && { private: privatePem }) }, key.alg)
-      verifiers.set(key.kid, jwt)
-      if (key.kid === options.signingKid) signer = jwt
-      jwks.push({ ...publicKey.export({ format: 'jwk' }), kid: key.kid, alg: key.alg, use: 'sig' } as JsonWebKey)
+      const jwt = await register(kid, { public: publicPem, ...(privatePem !== undefined && { private: privatePem }) }, alg)
+      verifiers.set(kid, jwt)
+      if (kid === options.signingKid) signer = jwt
+      jwks.push({ ...publicKey.export({ format: 'jwk' }), kid, alg, use: 'sig' } as JsonWebKey)
     }
   })
 
@@ -137,11 +129,9 @@ export async function registerAccessTokens (fastify: FastifyInstance, options: R
     ttlSeconds: options.ttlSeconds,
     jwks: options.secret === null ? { keys: jwks } : null,
     sign ({ userId, sessionId, roles, claims, notAfter }) {
-      const extra: Record<string, unknown> = {}
-      for (const [name, value] of Object.entries(claims)) if (!RESERVED_CLAIMS.has(name)) extra[name] = value
       const now = Math.floor(Date.now() / 1000)
       const expiresIn = Math.max(1, Math.min(options.ttlSeconds, Math.floor(notAfter / 1000) - now))
-      return { token: signer!.sign({ ...extra, sub: userId, sid: sessionId, roles: [...roles], exp: now + expiresIn }), expiresIn }
+      return { token: signer!.sign({ ...extraClaims(claims), sub: userId, sid: sessionId, roles: [...roles], exp: now + expiresIn }), expiresIn }
     },
     verify (token) {
       if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) throw new TokenInvalidError()

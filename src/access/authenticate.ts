@@ -1,7 +1,7 @@
 /** authenticate, authenticateSession and requireRoles: preHandlers for the app's own routes. */
 import { fastifyCookie } from '@fastify/cookie'
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
-import { RESERVED_CLAIMS, type AccessTokenClaims, type AccessTokens } from './access-token.js'
+import { extraClaims, type AccessTokenClaims, type AccessTokens } from './access-token.js'
 import { ForbiddenError, SessionRevokedError, TokenMissingError } from '../errors.js'
 import type { RevocationCache } from './revocations.js'
 import type { SessionCore } from '../session/session-core.js'
@@ -44,11 +44,9 @@ const issuedAt = new WeakMap<AuthUser, number>()
 function userOf (claims: AccessTokenClaims): AuthUser {
   let user = users.get(claims)
   if (user === undefined) {
-    const extra: Record<string, unknown> = {}
-    for (const [name, value] of Object.entries(claims)) if (!RESERVED_CLAIMS.has(name)) extra[name] = value
     // Frozen through roles and claims: the same object serves every request with this token, so a
     // handler that pushed a role would otherwise grant it to all of them.
-    user = Object.freeze({ id: claims.sub, sessionId: claims.sid, roles: Object.freeze([...claims.roles]) as string[], claims: Object.freeze(extra) })
+    user = Object.freeze({ id: claims.sub, sessionId: claims.sid, roles: Object.freeze([...claims.roles]) as string[], claims: Object.freeze(extraClaims(claims)) })
     users.set(claims, user)
     issuedAt.set(user, claims.iat)
   }

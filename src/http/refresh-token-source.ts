@@ -18,3 +18,8 @@ export function carriedRefreshToken (request: FastifyRequest, options: ResolvedO
   }
   return null
 }
+
+/** For the CSRF guard of refresh and logout: whether the request's refresh token is the cookie. */
+export function refreshTokenInCookie (options: ResolvedOptions): (request: FastifyRequest) => boolean {
+  return (request) => carriedRefreshToken(request, options)?.fromCookie === true
+}

@@ -12,6 +12,7 @@
  * turns (username, ip) into them, for the memory and the Redis limiter alike.
  */
 import { createHash } from 'node:crypto'
+import { DEFAULTS } from '../defaults.js'
 
 export interface LoginLimit {
   max: number
@@ -23,12 +24,7 @@ export interface LoginLimits {
   perIp: LoginLimit
 }
 
-const FIFTEEN_MINUTES_MS = 15 * 60 * 1000
-
-export const DEFAULT_LOGIN_LIMITS: Readonly<LoginLimits> = Object.freeze({
-  perUserIp: Object.freeze({ max: 10, windowMs: FIFTEEN_MINUTES_MS }),
-  perIp: Object.freeze({ max: 100, windowMs: FIFTEEN_MINUTES_MS })
-})
+export const DEFAULT_LOGIN_LIMITS: Readonly<LoginLimits> = DEFAULTS.loginLimits
 
 export interface LoginLimiter {
   /**

@@ -4,9 +4,10 @@
  * command timeout everywhere, never a hang and never a 500.
  */
 import type { Cluster, Redis } from 'ioredis'
+import { DEFAULTS } from '../defaults.js'
 import { StoreUnavailableError } from '../errors.js'
 
-export const DEFAULT_COMMAND_TIMEOUT_MS = 1000
+export const DEFAULT_COMMAND_TIMEOUT_MS = DEFAULTS.commandTimeoutMs
 /** ioredis states in which a command would wait for a connection instead of being sent. */
 const DOWN_STATES = new Set(['reconnecting', 'close', 'end'])
 

@@ -9,13 +9,13 @@
 import type { FastifyInstance } from 'fastify'
 import type { PluginContext } from '../../context.js'
 import { InvalidCredentialsError, TooManyAttemptsError } from '../../errors.js'
-import { runHook } from '../../app-callbacks.js'
+import { runCallback } from '../../app-callbacks.js'
 import type { LoginFailedEvent } from '../../options.js'
 import { describe, ErrorResponse, LoginBody, TokenResponse } from '../schemas.js'
 import { encodeIdentity, identityOf, issueTokens } from '../issue-tokens.js'
 
 export function loginRoute (fastify: FastifyInstance, context: PluginContext): void {
-  const { sessions, passwords, limiter, app, options } = context
+  const { sessions, passwords, limiter, callbacks, options } = context
 
   fastify.post<{ Body: LoginBody }>(options.routes.login, {
     schema: {
@@ -28,7 +28,7 @@ export function loginRoute (fastify: FastifyInstance, context: PluginContext): v
     const ip = request.ip
     const userAgent = request.headers['user-agent'] ?? null
     const failed = async (reason: LoginFailedEvent['reason']): Promise<void> => {
-      await runHook(request, 'onLoginFailed', app.onLoginFailed, { username, ip, userAgent, reason })
+      await runCallback(request, 'onLoginFailed', callbacks.onLoginFailed, { username, ip, userAgent, reason })
     }
 
     if (limiter !== null) {
@@ -41,7 +41,7 @@ export function loginRoute (fastify: FastifyInstance, context: PluginContext): v
       }
     }
 
-    const user = await app.findUser(username)
+    const user = await callbacks.findUser(username)
     let reason: LoginFailedEvent['reason'] | null = null
     if (user === null || user === undefined || typeof user.passwordHash !== 'string') {
       await passwords.verifyDummy(password)
@@ -60,17 +60,17 @@ export function loginRoute (fastify: FastifyInstance, context: PluginContext): v
 
     const userId = String(user.id)
     // A new hash costs a full argon2 run: only worth it when the app will store it.
-    if (app.onPasswordRehash !== undefined && passwords.needsRehash(user.passwordHash)) {
-      await runHook(request, 'onPasswordRehash', app.onPasswordRehash, { userId, passwordHash: await passwords.hash(password) })
+    if (callbacks.onPasswordRehash !== undefined && passwords.needsRehash(user.passwordHash)) {
+      await runCallback(request, 'onPasswordRehash', callbacks.onPasswordRehash, { userId, passwordHash: await passwords.hash(password) })
     }
     const identity = identityOf(user)
     const { token, session } = await sessions.create(userId, {
       userAgent,
       ip,
       clientId: clientId ?? null,
-      data: app.loadUser === undefined ? encodeIdentity(identity) : null
+      data: callbacks.loadUser === undefined ? encodeIdentity(identity) : null
     })
-    await runHook(request, 'onLogin', app.onLogin, { userId, sessionId: session.id, ip, userAgent, clientId: clientId ?? null })
+    await runCallback(request, 'onLogin', callbacks.onLogin, { userId, sessionId: session.id, ip, userAgent, clientId: clientId ?? null })
     return issueTokens(reply, context, token, session, identity)
   })
 }

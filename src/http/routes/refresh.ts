@@ -5,17 +5,18 @@
 import type { FastifyInstance } from 'fastify'
 import type { PluginContext } from '../../context.js'
 import { clearRefreshCookie } from '../cookies.js'
-import { isCrossSite } from '../csrf.js'
-import { CsrfRejectedError, RefreshInvalidError, RefreshMissingError, RefreshReusedError } from '../../errors.js'
-import { runHook } from '../../app-callbacks.js'
+import { csrfGuard } from '../csrf.js'
+import { RefreshInvalidError, RefreshMissingError, RefreshReusedError } from '../../errors.js'
+import { runCallback } from '../../app-callbacks.js'
 import { describe, ErrorResponse, RefreshBody, TokenResponse } from '../schemas.js'
 import { decodeIdentity, identityOf, issueTokens, type Identity } from '../issue-tokens.js'
-import { carriedRefreshToken } from '../refresh-token-source.js'
+import { carriedRefreshToken, refreshTokenInCookie } from '../refresh-token-source.js'
 
 export function refreshRoute (fastify: FastifyInstance, context: PluginContext): void {
-  const { sessions, app, options } = context
+  const { sessions, callbacks, options } = context
 
   fastify.post<{ Body: RefreshBody }>(options.routes.refresh, {
+    preHandler: csrfGuard(options.allowedOrigins, refreshTokenInCookie(options)),
     schema: {
       ...describe('Exchange the refresh token for a new access token and a new refresh token', { optionalBody: true }),
       body: RefreshBody,
@@ -23,7 +24,6 @@ export function refreshRoute (fastify: FastifyInstance, context: PluginContext):
     }
   }, async function refresh (request, reply) {
     const carried = carriedRefreshToken(request, options)
-    if (carried?.fromCookie === true && isCrossSite(request, options.allowedOrigins)) throw new CsrfRejectedError()
     // Every 401 from here clears the cookie: a dead token should not be sent again.
     if (carried === null) {
       clearRefreshCookie(reply, options)
@@ -35,7 +35,7 @@ export function refreshRoute (fastify: FastifyInstance, context: PluginContext):
 
     if (result.outcome === 'reused') {
       clearRefreshCookie(reply, options)
-      await runHook(request, 'onReuseDetected', app.onReuseDetected, { userId: result.userId, sessionId: result.sessionId, ip, userAgent, reuse: result.reuse })
+      await runCallback(request, 'onReuseDetected', callbacks.onReuseDetected, { userId: result.userId, sessionId: result.sessionId, ip, userAgent, reuse: result.reuse })
       throw new RefreshReusedError()
     }
     if (result.outcome !== 'rotated' && result.outcome !== 'grace') {
@@ -47,10 +47,10 @@ export function refreshRoute (fastify: FastifyInstance, context: PluginContext):
 
     const { session } = result
     let identity: Identity
-    if (app.loadUser === undefined) {
+    if (callbacks.loadUser === undefined) {
       identity = decodeIdentity(session.data)
     } else {
-      const user = await app.loadUser(session.userId)
+      const user = await callbacks.loadUser(session.userId)
       if (user === null || user === undefined || user.disabled === true) {
         await sessions.revoke(session.userId, session.id)
         clearRefreshCookie(reply, options)
@@ -58,7 +58,7 @@ export function refreshRoute (fastify: FastifyInstance, context: PluginContext):
       }
       identity = identityOf(user)
     }
-    await runHook(request, 'onRefresh', app.onRefresh, { userId: session.userId, sessionId: session.id, ip, userAgent, grace: result.outcome === 'grace' })
+    await runCallback(request, 'onRefresh', callbacks.onRefresh, { userId: session.userId, sessionId: session.id, ip, userAgent, grace: result.outcome === 'grace' })
     return issueTokens(reply, context, result.token, session, identity)
   })
 }

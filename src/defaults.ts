@@ -1,0 +1,35 @@
+/**
+ * Every default of the plugin, once, in the unit the code works in (ms, counts, KiB).
+ * resolveOptions falls back to these for an option left undefined; the password hasher, the login
+ * limiter and the Redis fail-fast wrapper use them when built without options. Imports nothing,
+ * so every layer may import it without importing the options module.
+ *
+ * The Redis key prefix (`rs:`) is the one default kept elsewhere: with the key layout, in
+ * redis/keys.ts (DEFAULT_PREFIX).
+ */
+
+const SECOND_MS = 1000
+const MINUTE_MS = 60 * SECOND_MS
+const DAY_MS = 24 * 60 * MINUTE_MS
+
+export const DEFAULTS = Object.freeze({
+  commandTimeoutMs: SECOND_MS,
+  routePrefix: '/auth',
+  routes: Object.freeze({ login: '/login', refresh: '/refresh', logout: '/logout', logoutAll: '/logout-all', sessions: '/sessions', jwks: '/.well-known/jwks.json' }),
+  accessTokenTtlMs: 15 * MINUTE_MS,
+  verifyCacheSize: 10_000,
+  idleTtlMs: 7 * DAY_MS,
+  absoluteTtlMs: 30 * DAY_MS,
+  reuseGraceMs: 10 * SECOND_MS,
+  maxSessionsPerUser: 10,
+  transport: 'cookie',
+  cookie: Object.freeze({ name: 'refresh_token', secure: true, sameSite: 'strict', hostPrefix: false }),
+  allowedOrigins: Object.freeze([] as string[]),
+  /** Failed logins (SPEC 5): 10 per 15 min per username+ip, 100 per 15 min per ip. */
+  loginLimits: Object.freeze({
+    perUserIp: Object.freeze({ max: 10, windowMs: 15 * MINUTE_MS }),
+    perIp: Object.freeze({ max: 100, windowMs: 15 * MINUTE_MS })
+  }),
+  /** OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1. */
+  argon2: Object.freeze({ memoryCost: 19456, timeCost: 2, parallelism: 1 })
+} as const)
