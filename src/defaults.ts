@@ -3,9 +3,6 @@
  * resolveOptions falls back to these for an option left undefined; the password hasher, the login
  * limiter and the Redis fail-fast wrapper use them when built without options. Imports nothing,
  * so every layer may import it without importing the options module.
- *
- * The Redis key prefix (`rs:`) is the one default kept elsewhere: with the key layout, in
- * redis/keys.ts (DEFAULT_PREFIX).
  */
 
 const SECOND_MS = 1000
@@ -13,6 +10,8 @@ const MINUTE_MS = 60 * SECOND_MS
 const DAY_MS = 24 * 60 * MINUTE_MS
 
 export const DEFAULTS = Object.freeze({
+  /** Redis key prefix, so several apps can share one Redis. */
+  prefix: 'rs:',
   commandTimeoutMs: SECOND_MS,
   routePrefix: '/auth',
   routes: Object.freeze({ login: '/login', refresh: '/refresh', logout: '/logout', logoutAll: '/logout-all', sessions: '/sessions', jwks: '/.well-known/jwks.json' }),

@@ -13,7 +13,7 @@ import type { AccessTokenSettings } from './access/access-token.js'
 import { resolveKeySet, type KeyOption, type ResolvedKey } from './access/key-set.js'
 import { DEFAULTS } from './defaults.js'
 import { OptionsError } from './errors.js'
-import { DEFAULT_PREFIX, validatePrefix } from './redis/keys.js'
+import { validatePrefix } from './redis/keys.js'
 
 /** `'15m'`, `'7d'`, `'10s'`, `'500ms'`, `'1h'`, `'2w'`: the option schema and parseDuration both read it. */
 const DURATION = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$/
@@ -216,7 +216,7 @@ export function resolveOptions (options: RefreshSessionsOptions): ResolvedOption
 
   let prefix: string
   try {
-    prefix = validatePrefix(options.prefix ?? DEFAULT_PREFIX)
+    prefix = validatePrefix(options.prefix ?? DEFAULTS.prefix)
   } catch (error) {
     throw new OptionsError(`option ${(error as Error).message}`)
   }

@@ -12,7 +12,8 @@ import type { Cluster, Redis, Result } from 'ioredis'
 import { attemptIds, validateLoginLimits } from './limiter.js'
 import type { LoginLimiter, LoginLimits } from './limiter.js'
 import { failFast, validateCommandTimeout } from '../redis/fail-fast.js'
-import { DEFAULT_PREFIX, loginKeys, validatePrefix } from '../redis/keys.js'
+import { DEFAULTS } from '../defaults.js'
+import { loginKeys, validatePrefix } from '../redis/keys.js'
 import { defineScripts, scriptSource } from '../redis/scripts.js'
 
 declare module 'ioredis' {
@@ -44,7 +45,7 @@ export class RedisLoginLimiter implements LoginLimiter {
 
   constructor (options: RedisLoginLimiterOptions) {
     this.#redis = options.redis
-    this.#prefix = validatePrefix(options.prefix ?? DEFAULT_PREFIX)
+    this.#prefix = validatePrefix(options.prefix ?? DEFAULTS.prefix)
     this.#limits = validateLoginLimits(options.limits)
     this.#timeoutMs = validateCommandTimeout(options.commandTimeoutMs)
     defineScripts(this.#redis, SCRIPTS)

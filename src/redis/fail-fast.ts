@@ -7,7 +7,6 @@ import type { Cluster, Redis } from 'ioredis'
 import { DEFAULTS } from '../defaults.js'
 import { StoreUnavailableError } from '../errors.js'
 
-export const DEFAULT_COMMAND_TIMEOUT_MS = DEFAULTS.commandTimeoutMs
 /** ioredis states in which a command would wait for a connection instead of being sent. */
 const DOWN_STATES = new Set(['reconnecting', 'close', 'end'])
 
@@ -30,7 +29,7 @@ export async function failFast<T> (redis: Redis | Cluster, timeoutMs: number, co
 
 /** A command timeout option, checked once at construction. */
 export function validateCommandTimeout (value: number | undefined): number {
-  const timeoutMs = value ?? DEFAULT_COMMAND_TIMEOUT_MS
+  const timeoutMs = value ?? DEFAULTS.commandTimeoutMs
   if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) throw new TypeError(`commandTimeoutMs must be a positive integer, got ${String(value)}`)
   return timeoutMs
 }

@@ -12,7 +12,6 @@
  * base (`<prefix>{<tag>}:s:`) as a KEY and append session ids to it: they never slice a key, and
  * an ioredis `keyPrefix` applies to the base as to every key.
  */
-export const DEFAULT_PREFIX = 'rs:'
 
 export interface SessionKeys {
   index: string

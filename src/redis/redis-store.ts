@@ -7,8 +7,9 @@ import type { Cluster, Redis, Result } from 'ioredis'
 import { FINGERPRINT_BYTES, OLDER_SECRETS_REMEMBERED } from '../session/retired-secrets.js'
 import { INDEX_LINGER_MS, validateLimits } from '../session/session-ttl.js'
 import type { CreateInput, CreateResult, RevocationWatcher, RevokeBySecretInput, RevokeBySecretResult, RotateInput, Session, SessionLimits, SessionStore, StoreRotateResult } from '../session/store.js'
-import { DEFAULT_COMMAND_TIMEOUT_MS, failFast } from './fail-fast.js'
-import { DEFAULT_PREFIX, revocationChannel, sessionKeys, validatePrefix } from './keys.js'
+import { DEFAULTS } from '../defaults.js'
+import { failFast } from './fail-fast.js'
+import { revocationChannel, sessionKeys, validatePrefix } from './keys.js'
 import { defineScripts, scriptSource } from './scripts.js'
 
 type Arg = string | Buffer | number
@@ -58,9 +59,9 @@ export class RedisStore implements SessionStore {
 
   constructor (options: RedisStoreOptions) {
     this.#redis = options.redis
-    this.#prefix = validatePrefix(options.prefix ?? DEFAULT_PREFIX)
+    this.#prefix = validatePrefix(options.prefix ?? DEFAULTS.prefix)
     this.limits = validateLimits(options)
-    this.#timeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS
+    this.#timeoutMs = options.commandTimeoutMs ?? DEFAULTS.commandTimeoutMs
     this.#channel = options.revocationChannel === false ? '' : (options.revocationChannel ?? revocationChannel(this.#prefix))
     this.#clock = options.clock
     defineScripts(this.#redis, SCRIPTS)
