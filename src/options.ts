@@ -17,6 +17,8 @@ const Duration = Type.Union([Type.String({ pattern: '^\\s*\\d+(\\.\\d+)?\\s*(ms|
 })
 const Name = Type.String({ minLength: 1, maxLength: 128 })
 const Path = Type.String({ pattern: '^/[^\\s?#]*$', maxLength: 256 })
+/** A property name an app can write as `fastify.name`. */
+const DecoratorName = Type.String({ pattern: '^[A-Za-z_$][A-Za-z0-9_$]*$', maxLength: 64 })
 
 export const DataOptionsSchema = Type.Object({
   prefix: Type.Optional(Type.String({ maxLength: 64 })),
@@ -65,6 +67,12 @@ export const DataOptionsSchema = Type.Object({
     perUserIp: Type.Optional(Type.Object({ max: Type.Integer({ minimum: 1 }), window: Duration }, { additionalProperties: false })),
     perIp: Type.Optional(Type.Object({ max: Type.Integer({ minimum: 1 }), window: Duration }, { additionalProperties: false }))
   }, { additionalProperties: false })], { description: 'false, or { perUserIp?: { max, window }, perIp?: { max, window } }' })),
+  decorators: Type.Optional(Type.Object({
+    authenticate: Type.Optional(DecoratorName),
+    authenticateSession: Type.Optional(DecoratorName),
+    requireRoles: Type.Optional(DecoratorName),
+    refreshSessions: Type.Optional(DecoratorName)
+  }, { additionalProperties: false })),
   argon2: Type.Optional(Type.Object({
     memoryCost: Type.Optional(Type.Integer({ minimum: 1024 })),
     timeCost: Type.Optional(Type.Integer({ minimum: 1 })),
@@ -130,7 +138,8 @@ export const DEFAULTS = Object.freeze({
   cookieName: 'refresh_token',
   perUserIp: Object.freeze({ max: 10, window: '15m' }),
   perIp: Object.freeze({ max: 100, window: '15m' }),
-  argon2: Object.freeze({ memoryCost: 19456, timeCost: 2, parallelism: 1 })
+  argon2: Object.freeze({ memoryCost: 19456, timeCost: 2, parallelism: 1 }),
+  decorators: Object.freeze({ authenticate: 'authenticate', authenticateSession: 'authenticateSession', requireRoles: 'requireRoles', refreshSessions: 'refreshSessions' })
 } as const)
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
@@ -164,6 +173,8 @@ export interface ResolvedOptions {
   allowedOrigins: string[]
   loginLimits: { perUserIp: { max: number, windowMs: number }, perIp: { max: number, windowMs: number } } | false
   argon2: { memoryCost: number, timeCost: number, parallelism: number }
+  /** The names the decorators are registered under. */
+  decorators: { authenticate: string, authenticateSession: string, requireRoles: string, refreshSessions: string }
 }
 
 export class OptionsError extends TypeError {
@@ -253,6 +264,15 @@ export function resolveOptions (options: RefreshSessionsOptions): ResolvedOption
     throw new OptionsError(`option ${(error as Error).message}`)
   }
 
+  const decorators = {
+    authenticate: options.decorators?.authenticate ?? DEFAULTS.decorators.authenticate,
+    authenticateSession: options.decorators?.authenticateSession ?? DEFAULTS.decorators.authenticateSession,
+    requireRoles: options.decorators?.requireRoles ?? DEFAULTS.decorators.requireRoles,
+    refreshSessions: options.decorators?.refreshSessions ?? DEFAULTS.decorators.refreshSessions
+  }
+  const names = Object.values(decorators)
+  if (new Set(names).size !== names.length) throw new OptionsError('option decorators must give each decorator its own name')
+
   return {
     prefix,
     commandTimeoutMs,
@@ -279,7 +299,8 @@ export function resolveOptions (options: RefreshSessionsOptions): ResolvedOption
     },
     allowedOrigins: (options.allowedOrigins ?? []).map((origin) => new URL(origin).origin),
     loginLimits,
-    argon2: { ...DEFAULTS.argon2, ...options.argon2 }
+    argon2: { ...DEFAULTS.argon2, ...options.argon2 },
+    decorators
   }
 }
 
