@@ -6,7 +6,7 @@ import type { RefreshSessionsOptions, ResolvedOptions } from './options.js'
 import type { PasswordHasher } from './password.js'
 import type { SessionStore } from './session/store.js'
 
-export type AppCallbacks = Pick<RefreshSessionsOptions, 'findUser' | 'loadUser' | 'onLogin' | 'onLoginFailed' | 'onRefresh' | 'onLogout' | 'onReuseDetected' | 'onPasswordRehash'>
+export type AppCallbacks = Pick<RefreshSessionsOptions, 'findUser' | 'loadUser' | 'verifyLegacyPassword' | 'onLogin' | 'onLoginFailed' | 'onRefresh' | 'onLogout' | 'onReuseDetected' | 'onPasswordRehash'>
 
 export interface PluginContext {
   options: ResolvedOptions

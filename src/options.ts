@@ -115,6 +115,12 @@ export interface RefreshSessionsOptions extends Omit<Static<typeof DataOptionsSc
   }
   findUser: (username: string) => Promise<LoginUserRecord | null | undefined> | LoginUserRecord | null | undefined
   loadUser?: (id: string) => Promise<AuthUserRecord | null | undefined> | AuthUserRecord | null | undefined
+  /**
+   * Verifies a stored hash that is not argon2 (bcrypt, scrypt, PBKDF2, ...: whatever the app used
+   * before), with the app's own library. Only `true` is a match; a throw is a failed login. On a
+   * match the password is re-hashed with argon2id and handed to `onPasswordRehash`.
+   */
+  verifyLegacyPassword?: (passwordHash: string, password: string) => Promise<boolean> | boolean
   onLogin?: Hook<LoginEvent>
   onLoginFailed?: Hook<LoginFailedEvent>
   onRefresh?: Hook<RefreshEvent>
@@ -196,6 +202,7 @@ export function resolveOptions (options: RefreshSessionsOptions): ResolvedOption
   }
   if (typeof options.findUser !== 'function') throw new OptionsError('option findUser must be a function (username) => user | null')
   if (options.loadUser !== undefined && typeof options.loadUser !== 'function') throw new OptionsError('option loadUser must be a function (id) => user | null')
+  if (options.verifyLegacyPassword !== undefined && typeof options.verifyLegacyPassword !== 'function') throw new OptionsError('option verifyLegacyPassword must be a function (passwordHash, password) => boolean')
   for (const hook of ['onLogin', 'onLoginFailed', 'onRefresh', 'onLogout', 'onReuseDetected', 'onPasswordRehash'] as const) {
     if (options[hook] !== undefined && typeof options[hook] !== 'function') throw new OptionsError(`option ${hook} must be a function`)
   }

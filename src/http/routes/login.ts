@@ -1,6 +1,7 @@
 /**
  * POST /login: failed-attempt limits, argon2id with a dummy verify for unknown users (same time,
- * same answer), rehash of weaker hashes, then a new session.
+ * same answer), legacy hashes through the app's verifyLegacyPassword, rehash of weaker and legacy
+ * hashes, then a new session.
  *
  * The attempt is reserved (counted) before the password is verified and given back on success,
  * so parallel attempts cannot all pass the limit before any failure is counted. An attempt that
@@ -13,6 +14,7 @@ import { runHook } from '../../app-callbacks.js'
 import type { LoginFailedEvent } from '../../options.js'
 import { describe, ErrorResponse, LoginBody, TokenResponse } from '../schemas.js'
 import { encodeIdentity, identityOf, issueTokens } from '../issue-tokens.js'
+import { verifyLoginPassword } from '../verify-login-password.js'
 
 export function loginRoute (fastify: FastifyInstance, context: PluginContext): void {
   const { store, passwords, limiter, app, options } = context
@@ -43,13 +45,15 @@ export function loginRoute (fastify: FastifyInstance, context: PluginContext): v
 
     const user = await app.findUser(username)
     let reason: LoginFailedEvent['reason'] | null = null
+    let legacyHash = false
     if (user === null || user === undefined || typeof user.passwordHash !== 'string') {
       await passwords.verifyDummy(password)
       reason = 'unknown-user'
-    } else if (!await passwords.verify(user.passwordHash, password)) {
-      reason = 'wrong-password'
-    } else if (user.disabled === true) {
-      reason = 'disabled'
+    } else {
+      const check = await verifyLoginPassword(request, context, String(user.id), user.passwordHash, password)
+      legacyHash = check.legacy
+      if (!check.match) reason = 'wrong-password'
+      else if (user.disabled === true) reason = 'disabled'
     }
     if (reason !== null || user === null || user === undefined) {
       // Already counted by reserve.
@@ -60,7 +64,7 @@ export function loginRoute (fastify: FastifyInstance, context: PluginContext): v
 
     const userId = String(user.id)
     // A new hash costs a full argon2 run: only worth it when the app will store it.
-    if (app.onPasswordRehash !== undefined && passwords.needsRehash(user.passwordHash)) {
+    if (app.onPasswordRehash !== undefined && (legacyHash || passwords.needsRehash(user.passwordHash))) {
       await runHook(request, 'onPasswordRehash', app.onPasswordRehash, { userId, passwordHash: await passwords.hash(password) })
     }
     const identity = identityOf(user)
