@@ -12,7 +12,7 @@ import type { PluginContext } from '../../context.js'
 import { InvalidCredentialsError, TooManyAttemptsError } from '../../errors.js'
 import { runHook } from '../../app-callbacks.js'
 import type { LoginFailedEvent } from '../../options.js'
-import { describe, ErrorResponse, LoginBody, TokenResponse } from '../schemas.js'
+import { bodyErrors, describe, documented, errorResponse, header, INTERNAL_ERROR, LoginBody, STORE_UNAVAILABLE, TokenResponse } from '../schemas.js'
 import { encodeIdentity, identityOf, issueTokens } from '../issue-tokens.js'
 import { verifyLoginPassword } from '../verify-login-password.js'
 
@@ -23,7 +23,14 @@ export function loginRoute (fastify: FastifyInstance, context: PluginContext): v
     schema: {
       ...describe('Log in with a username and password'),
       body: LoginBody,
-      response: { 200: TokenResponse, 400: ErrorResponse, 401: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse }
+      response: {
+        200: documented(TokenResponse, 'Logged in: a new session', { ...header.noStore(), ...(options.transport !== 'body' && header.setCookie('The refresh cookie')) }),
+        ...bodyErrors({ validated: true, emptyJson: true }),
+        401: errorResponse(401, 'Unknown user, wrong password or disabled user: one answer for all', ['AUTH_INVALID_CREDENTIALS']),
+        429: errorResponse(429, 'Too many failed attempts for this username and ip, or this ip', ['AUTH_TOO_MANY_ATTEMPTS'], header.retryAfter()),
+        500: INTERNAL_ERROR(),
+        503: STORE_UNAVAILABLE()
+      }
     }
   }, async function login (request, reply) {
     const { username, password, clientId } = request.body
