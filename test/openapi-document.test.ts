@@ -19,7 +19,11 @@ import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { pathToFileURL } from 'node:url'
 import SwaggerParser from '@apidevtools/swagger-parser'
+import fastifySwagger from '@fastify/swagger'
+import Fastify from 'fastify'
 import openapiTS, { astToString } from 'openapi-typescript'
+import refreshSessions, { optionalBodies } from '../src/index.js'
+import { HS256_SECRET } from './helpers/build-app.js'
 import { startDemo } from './helpers/demo-server.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
@@ -226,4 +230,21 @@ t.test('the demo document: valid, truthful, typed, and a typed client drives the
       '404 AUTH_JWKS_NOT_FOUND', '404 AUTH_SESSION_NOT_FOUND', '413 FST_ERR_CTP_BODY_TOO_LARGE', '415 FST_ERR_CTP_INVALID_MEDIA_TYPE'
     ], 'the error answers exercised')
   })
+})
+
+t.test('with the body transport the document has no refresh cookie: no cookie parameter, no Set-Cookie', async (t) => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(fastifySwagger, { openapi: { info: { title: 'body transport', version: '1.0.0' }, components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } } }, transformObject: optionalBodies })
+  await app.register(refreshSessions, { accessToken: { secret: HS256_SECRET }, transport: 'body', findUser: () => null })
+  await app.ready()
+  const doc = app.swagger() as unknown as Document
+  await SwaggerParser.validate(structuredClone(doc) as never)
+  for (const [path, operations] of Object.entries(doc.paths)) {
+    for (const [method, operation] of Object.entries(operations)) {
+      t.same(operation.parameters?.filter((p) => p.in === 'cookie') ?? [], [], `${method} ${path}: no cookie parameter`)
+      for (const [status, response] of Object.entries(operation.responses)) t.notOk('Set-Cookie' in (response.headers ?? {}), `${method} ${path} ${status}: no Set-Cookie`)
+    }
+  }
+  t.same(Object.keys(doc.paths['/auth/refresh']!.post!.responses[200]!.headers ?? {}).sort(), ['Cache-Control', 'Pragma'], 'no-store stays')
 })
