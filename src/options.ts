@@ -90,6 +90,7 @@ export interface AuthUserRecord {
   disabled?: boolean
 }
 export interface LoginUserRecord extends AuthUserRecord {
+  /** An argon2 PHC string (`$argon2id$...`), or any other hash that `verifyLegacyPassword` verifies. */
   passwordHash: string
 }
 
