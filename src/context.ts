@@ -7,7 +7,7 @@ import type { PasswordHasher } from './password.js'
 import type { SessionCore } from './session/session-core.js'
 
 /** The app's own functions from the options: findUser, loadUser and the on... event callbacks. */
-export type AppCallbacks = Pick<RefreshSessionsOptions, 'findUser' | 'loadUser' | 'onLogin' | 'onLoginFailed' | 'onRefresh' | 'onLogout' | 'onReuseDetected' | 'onPasswordRehash'>
+export type AppCallbacks = Pick<RefreshSessionsOptions, 'findUser' | 'loadUser' | 'verifyLegacyPassword' | 'onLogin' | 'onLoginFailed' | 'onRefresh' | 'onLogout' | 'onReuseDetected' | 'onPasswordRehash'>
 
 export interface PluginContext {
   options: ResolvedOptions

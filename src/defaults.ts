@@ -30,5 +30,7 @@ export const DEFAULTS = Object.freeze({
     perIp: Object.freeze({ max: 100, windowMs: 15 * MINUTE_MS })
   }),
   /** OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1. */
-  argon2: Object.freeze({ memoryCost: 19456, timeCost: 2, parallelism: 1 })
+  argon2: Object.freeze({ memoryCost: 19456, timeCost: 2, parallelism: 1 }),
+  /** The names under which the plugin decorates the app (an app may already use one, as @fastify/jwt teaches). */
+  decorators: Object.freeze({ authenticate: 'authenticate', authenticateSession: 'authenticateSession', requireRoles: 'requireRoles', refreshSessions: 'refreshSessions' })
 } as const)

@@ -10,6 +10,7 @@ import { RevocationCache } from './access/revocations.js'
 import type { LoginLimiter } from './login-limiter/limiter.js'
 import { MemoryLoginLimiter } from './login-limiter/memory-limiter.js'
 import { RedisLoginLimiter } from './login-limiter/redis-limiter.js'
+import { OptionsError } from './errors.js'
 import { resolveOptions, type RefreshSessionsOptions } from './options.js'
 import { createPasswordHasher } from './password.js'
 import { authErrorHandler, authRoutes } from './http/routes/index.js'
@@ -23,6 +24,10 @@ import type { RefreshSessionsApi } from './types.js'
 async function refreshSessions (fastify: FastifyInstance, userOptions: RefreshSessionsOptions): Promise<void> {
   const options = resolveOptions(userOptions)
   const { redis } = userOptions
+  // Checked before anything starts (store timers, JWT): a clash fails register with the option to change.
+  for (const [option, name] of Object.entries(options.decorators)) {
+    if (fastify.hasDecorator(name)) throw new OptionsError(`decorator "${name}" already exists: choose another name with option decorators.${option}`)
+  }
 
   let store: SessionStore
   let limiter: LoginLimiter | null = null
@@ -56,10 +61,12 @@ async function refreshSessions (fastify: FastifyInstance, userOptions: RefreshSe
 
   // request.user is NOT decorated here: @fastify/jwt decorates it unconditionally, so an app that
   // registers its own @fastify/jwt after this plugin would fail to start. authenticate assigns it.
-  fastify.decorate('authenticate', authenticate)
-  fastify.decorate('authenticateSession', createAuthenticateSession(authenticate, sessions, revocations))
-  fastify.decorate('requireRoles', requireRoles)
-  fastify.decorate('refreshSessions', {
+  // Our own routes use `authenticate` through the context, whatever its public name.
+  const names = options.decorators
+  fastify.decorate(names.authenticate, authenticate)
+  fastify.decorate(names.authenticateSession, createAuthenticateSession(authenticate, sessions, revocations))
+  fastify.decorate(names.requireRoles, requireRoles)
+  fastify.decorate(names.refreshSessions, {
     listSessions: (userId) => sessions.list(String(userId)),
     revokeSession: (userId, sessionId) => sessions.revoke(String(userId), sessionId),
     revokeAllSessions: (userId, revokeOptions) => sessions.revokeAll(String(userId), revokeOptions),

@@ -27,6 +27,8 @@ const Name = Type.String({ minLength: 1, maxLength: 128 })
 /** The limiter and the password hasher take safe integers only. */
 const Count = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
 const Path = Type.String({ pattern: '^/[^\\s?#]*$', maxLength: 256 })
+/** A property name an app can write as `fastify.name`. */
+const DecoratorName = Type.String({ pattern: '^[A-Za-z_$][A-Za-z0-9_$]*$', maxLength: 64 })
 
 export const DataOptionsSchema = Type.Object({
   prefix: Type.Optional(Type.String({ maxLength: 64 })),
@@ -76,6 +78,12 @@ export const DataOptionsSchema = Type.Object({
     perUserIp: Type.Optional(Type.Object({ max: Count, window: Duration }, { additionalProperties: false })),
     perIp: Type.Optional(Type.Object({ max: Count, window: Duration }, { additionalProperties: false }))
   }, { additionalProperties: false })], { description: 'false, or { perUserIp?: { max, window }, perIp?: { max, window } }' })),
+  decorators: Type.Optional(Type.Object({
+    authenticate: Type.Optional(DecoratorName),
+    authenticateSession: Type.Optional(DecoratorName),
+    requireRoles: Type.Optional(DecoratorName),
+    refreshSessions: Type.Optional(DecoratorName)
+  }, { additionalProperties: false })),
   argon2: Type.Optional(Type.Object({
     memoryCost: Type.Optional(Type.Integer({ minimum: 1024, maximum: Number.MAX_SAFE_INTEGER })),
     timeCost: Type.Optional(Count),
@@ -93,6 +101,7 @@ export interface AuthUserRecord {
   disabled?: boolean
 }
 export interface LoginUserRecord extends AuthUserRecord {
+  /** An argon2 PHC string (`$argon2id$...`), or any other hash that `verifyLegacyPassword` verifies. */
   passwordHash: string
 }
 
@@ -118,6 +127,12 @@ export interface RefreshSessionsOptions extends Omit<Static<typeof DataOptionsSc
   }
   findUser: (username: string) => Promise<LoginUserRecord | null | undefined> | LoginUserRecord | null | undefined
   loadUser?: (id: string) => Promise<AuthUserRecord | null | undefined> | AuthUserRecord | null | undefined
+  /**
+   * Verifies a stored hash that is not argon2 (bcrypt, scrypt, PBKDF2, ...: whatever the app used
+   * before), with the app's own library. Only `true` is a match; a throw is a failed login. On a
+   * match the password is re-hashed with argon2id and handed to `onPasswordRehash`.
+   */
+  verifyLegacyPassword?: (passwordHash: string, password: string) => Promise<boolean> | boolean
   onLogin?: Hook<LoginEvent>
   onLoginFailed?: Hook<LoginFailedEvent>
   onRefresh?: Hook<RefreshEvent>
@@ -146,6 +161,8 @@ export interface ResolvedOptions {
   allowedOrigins: string[]
   loginLimits: { perUserIp: LoginLimit, perIp: LoginLimit } | false
   argon2: { memoryCost: number, timeCost: number, parallelism: number }
+  /** The names the decorators are registered under. */
+  decorators: { authenticate: string, authenticateSession: string, requireRoles: string, refreshSessions: string }
 }
 
 interface LoginLimit { max: number, windowMs: number }
@@ -162,6 +179,7 @@ export function resolveOptions (options: RefreshSessionsOptions): ResolvedOption
   }
   if (typeof options.findUser !== 'function') throw new OptionsError('option findUser must be a function (username) => user | null')
   if (options.loadUser !== undefined && typeof options.loadUser !== 'function') throw new OptionsError('option loadUser must be a function (id) => user | null')
+  if (options.verifyLegacyPassword !== undefined && typeof options.verifyLegacyPassword !== 'function') throw new OptionsError('option verifyLegacyPassword must be a function (passwordHash, password) => boolean')
   for (const hook of ['onLogin', 'onLoginFailed', 'onRefresh', 'onLogout', 'onReuseDetected', 'onPasswordRehash'] as const) {
     if (options[hook] !== undefined && typeof options[hook] !== 'function') throw new OptionsError(`option ${hook} must be a function`)
   }
@@ -221,6 +239,15 @@ export function resolveOptions (options: RefreshSessionsOptions): ResolvedOption
     throw new OptionsError(`option ${(error as Error).message}`)
   }
 
+  const decorators = {
+    authenticate: options.decorators?.authenticate ?? DEFAULTS.decorators.authenticate,
+    authenticateSession: options.decorators?.authenticateSession ?? DEFAULTS.decorators.authenticateSession,
+    requireRoles: options.decorators?.requireRoles ?? DEFAULTS.decorators.requireRoles,
+    refreshSessions: options.decorators?.refreshSessions ?? DEFAULTS.decorators.refreshSessions
+  }
+  const names = Object.values(decorators)
+  if (new Set(names).size !== names.length) throw new OptionsError('option decorators must give each decorator its own name')
+
   return {
     prefix,
     commandTimeoutMs,
@@ -247,7 +274,8 @@ export function resolveOptions (options: RefreshSessionsOptions): ResolvedOption
     },
     allowedOrigins: (options.allowedOrigins ?? DEFAULTS.allowedOrigins).map((origin) => new URL(origin).origin),
     loginLimits,
-    argon2: { ...DEFAULTS.argon2, ...options.argon2 }
+    argon2: { ...DEFAULTS.argon2, ...options.argon2 },
+    decorators
   }
 }
 

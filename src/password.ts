@@ -54,6 +54,14 @@ function canonical (hash: string): string {
   return `$${variant}$v=${version}$m=${params.get('m')},t=${params.get('t')},p=${params.get('p')}$${salt}$${digest}`
 }
 
+/**
+ * True for any argon2 PHC string (argon2id, argon2i, argon2d), even one this module would refuse
+ * as malformed: those stay ours to verify (and fail), never an app's legacy verifier's.
+ */
+export function isArgon2Hash (hash: unknown): hash is string {
+  return typeof hash === 'string' && /^\$argon2(?:id|i|d)\$/.test(hash)
+}
+
 const acceptable = (password: unknown): password is string => typeof password === 'string' && password.length <= MAX_PASSWORD_LENGTH
 
 export function createPasswordHasher (params: Argon2Params = DEFAULT_ARGON2_PARAMS): PasswordHasher {

@@ -59,6 +59,8 @@ const onBodyRoutes = (status: number, code: string) => (route: Route) => readsBo
 const invalidBody = (route: Route) => validatesBody(route) ? { status: 400, code: 'FST_ERR_VALIDATION' } : undefined
 const invalidLogin = (route: Route) => route.url === '/auth/login' ? { status: 400, code: 'FST_ERR_VALIDATION' } : undefined
 const wrongCredentials = (route: Route) => route.url === '/auth/login' ? { status: 401, code: 'AUTH_INVALID_CREDENTIALS' } : undefined
+/** What refresh and logout-all answer to a request without a token; logout's 204 is a success. */
+const tokenRouteWithoutBody = (route: Route) => route.url === '/auth/refresh' ? { status: 401, code: 'AUTH_REFRESH_MISSING' } : route.url === '/auth/logout-all' ? { status: 401, code: 'AUTH_TOKEN_MISSING' } : undefined
 const invalidRefreshBody = (route: Route) => validatesBody(route) && route.url !== '/auth/login' ? { status: 400, code: 'FST_ERR_VALIDATION' } : undefined
 
 /** A refresh token of the right shape for a user and session that do not exist. */
@@ -78,7 +80,9 @@ function bodyCases (): Case[] {
     { name: 'JSON true', request: json('true'), expect: invalidBody },
     { name: 'JSON null', request: json('null'), expect: invalidLogin },
     { name: 'deeply nested JSON', request: json('['.repeat(5000) + ']'.repeat(5000)), expect: invalidBody },
-    { name: 'empty body with content-type json', request: json(''), expect: onBodyRoutes(400, 'FST_ERR_CTP_EMPTY_JSON_BODY') },
+    // Refresh and logout (and logout-all, in their scope) take an empty body of any type as no body (issue 9, item 4).
+    { name: 'empty body with content-type json', request: json(''), expect: (route) => /\/(refresh|logout|logout-all)$/.test(route.url) ? tokenRouteWithoutBody(route) : onBodyRoutes(400, 'FST_ERR_CTP_EMPTY_JSON_BODY')(route) },
+    { name: 'empty body with content-type form', request: { headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: '' }, expect: (route) => /\/(refresh|logout|logout-all)$/.test(route.url) ? tokenRouteWithoutBody(route) : onBodyRoutes(415, 'FST_ERR_CTP_INVALID_MEDIA_TYPE')(route) },
     { name: 'whitespace body with content-type json', request: json('   '), expect: onBodyRoutes(400, 'FST_ERR_CTP_INVALID_JSON_BODY') },
     { name: '2 MB body', request: bodyOf({ username: TWO_MB, password: 'x' }), expect: onBodyRoutes(413, 'FST_ERR_CTP_BODY_TOO_LARGE') },
     { name: 'body just over the 16 KB limit', request: bodyOf({ username: 'x'.repeat(16 * 1024), password: 'x' }), expect: onBodyRoutes(413, 'FST_ERR_CTP_BODY_TOO_LARGE') },

@@ -9,6 +9,7 @@ import { Cluster, Redis } from 'ioredis'
 import { Type, type Static } from '@sinclair/typebox'
 import refreshSessions, { optionalBodies } from '../../src/index.js'
 import type { DemoConfig } from './config.js'
+import { bodyErrors, errorBody, unauthorized } from './error-schemas.js'
 import { accessTokenKeys } from './keys.js'
 import { pageRoutes } from './page.js'
 import { taskRoutes } from './tasks.js'
@@ -18,7 +19,6 @@ const Registration = Type.Object({
   username: Type.String({ minLength: 3, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' }),
   password: Type.String({ minLength: 8, maxLength: 256 })
 })
-const ErrorBody = Type.Object({ statusCode: Type.Integer(), code: Type.String(), error: Type.String(), message: Type.String() })
 const Me = Type.Object({ id: Type.String(), username: Type.String(), roles: Type.Array(Type.String()), sessionId: Type.String() })
 
 export async function buildTasksApi (config: DemoConfig, serverOptions: FastifyServerOptions = { logger: true }): Promise<{ app: FastifyInstance, users: Users }> {
@@ -69,7 +69,7 @@ export async function buildTasksApi (config: DemoConfig, serverOptions: FastifyS
   for (const seeded of SEEDED_USERS) users.add(seeded.username, await app.refreshSessions.hashPassword(seeded.password), [...seeded.roles])
 
   app.post<{ Body: Static<typeof Registration> }>('/auth/register', {
-    schema: { tags: ['demo'], body: Registration, response: { 201: Type.Object({ id: Type.String(), username: Type.String() }), 400: ErrorBody, 409: ErrorBody } } as object
+    schema: { tags: ['demo'], body: Registration, response: { 201: Type.Object({ id: Type.String(), username: Type.String() }), ...bodyErrors(), 409: errorBody(409, ['DEMO_USERNAME_TAKEN']) } } as object
   }, async (request, reply) => {
     const user = users.add(request.body.username, await app.refreshSessions.hashPassword(request.body.password), ['user'])
     if (user === null) return reply.code(409).send({ statusCode: 409, code: 'DEMO_USERNAME_TAKEN', error: 'Conflict', message: 'That username is taken' })
@@ -78,7 +78,7 @@ export async function buildTasksApi (config: DemoConfig, serverOptions: FastifyS
 
   app.get('/me', {
     preHandler: app.authenticate,
-    schema: { tags: ['demo'], security: [{ bearerAuth: [] }], response: { 200: Me, 401: ErrorBody } } as object
+    schema: { tags: ['demo'], security: [{ bearerAuth: [] }], response: { 200: Me, 401: unauthorized() } } as object
   }, async (request) => ({ id: request.user.id, username: users.byId(request.user.id)?.username ?? '', roles: request.user.roles, sessionId: request.user.sessionId }))
 
   app.get('/admin/users', {
@@ -86,7 +86,7 @@ export async function buildTasksApi (config: DemoConfig, serverOptions: FastifyS
     schema: {
       tags: ['demo'],
       security: [{ bearerAuth: [] }],
-      response: { 200: Type.Object({ users: Type.Array(Type.Object({ id: Type.String(), username: Type.String(), roles: Type.Array(Type.String()), createdAt: Type.String() })) }), 401: ErrorBody, 403: ErrorBody }
+      response: { 200: Type.Object({ users: Type.Array(Type.Object({ id: Type.String(), username: Type.String(), roles: Type.Array(Type.String()), createdAt: Type.String() })) }), 401: unauthorized(), 403: errorBody(403, ['AUTH_FORBIDDEN']) }
     } as object
   }, async () => ({ users: users.all().map(({ id, username, roles, createdAt }) => ({ id, username, roles, createdAt })) }))
 

@@ -2,12 +2,12 @@
 import { randomUUID } from 'node:crypto'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
+import { bodyErrors, errorBody, unauthorized } from './error-schemas.js'
 
 const Task = Type.Object({ id: Type.String(), title: Type.String(), done: Type.Boolean(), createdAt: Type.String({ format: 'date-time' }) })
 type Task = Static<typeof Task>
 const NewTask = Type.Object({ title: Type.String({ minLength: 1, maxLength: 200 }) })
 const TaskParams = Type.Object({ id: Type.String({ maxLength: 64 }) })
-const ErrorBody = Type.Object({ statusCode: Type.Integer(), code: Type.String(), error: Type.String(), message: Type.String() })
 const MAX_TASKS_PER_USER = 500
 
 export function taskRoutes (app: FastifyInstance): void {
@@ -21,12 +21,12 @@ export function taskRoutes (app: FastifyInstance): void {
 
   app.get('/tasks', {
     preHandler: app.authenticate,
-    schema: { tags: ['tasks'], security, response: { 200: Type.Object({ tasks: Type.Array(Task) }), 401: ErrorBody } } as object
+    schema: { tags: ['tasks'], security, response: { 200: Type.Object({ tasks: Type.Array(Task) }), 401: unauthorized() } } as object
   }, async (request) => ({ tasks: listOf(request.user.id) }))
 
   app.post<{ Body: Static<typeof NewTask> }>('/tasks', {
     preHandler: app.authenticate,
-    schema: { tags: ['tasks'], security, body: NewTask, response: { 201: Task, 400: ErrorBody, 401: ErrorBody, 409: ErrorBody } } as object
+    schema: { tags: ['tasks'], security, body: NewTask, response: { 201: Task, ...bodyErrors(), 401: unauthorized(), 409: errorBody(409, ['DEMO_TOO_MANY_TASKS']) } } as object
   }, async (request, reply) => {
     const list = listOf(request.user.id)
     if (list.length >= MAX_TASKS_PER_USER) {
@@ -39,7 +39,7 @@ export function taskRoutes (app: FastifyInstance): void {
 
   app.delete<{ Params: Static<typeof TaskParams> }>('/tasks/:id', {
     preHandler: app.authenticate,
-    schema: { tags: ['tasks'], security, params: TaskParams, response: { 204: Type.Null(), 401: ErrorBody, 404: ErrorBody } } as object
+    schema: { tags: ['tasks'], security, params: TaskParams, response: { 204: Type.Null(), 400: errorBody(400, ['FST_ERR_VALIDATION']), 401: unauthorized(), 404: errorBody(404, ['DEMO_TASK_NOT_FOUND']) } } as object
   }, async (request, reply) => {
     const list = listOf(request.user.id)
     const index = list.findIndex((task) => task.id === request.params.id)

@@ -1,13 +1,62 @@
 /** TypeBox schemas for the routes' requests and responses, shared by routes, OpenAPI and tests. */
-import { Type, type Static } from '@sinclair/typebox'
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import type { ResolvedOptions } from '../options.js'
 import { OPTIONAL_BODY } from './openapi.js'
 
-export const ErrorResponse = Type.Object({
-  statusCode: Type.Integer(),
-  code: Type.String(),
-  error: Type.String(),
-  message: Type.String()
-}, { $id: 'RefreshSessionsError' })
+/**
+ * An error body as the document shows it: `code` is an enum of the codes this status can carry on
+ * this route (a generated client can switch on it), `statusCode` the status itself.
+ */
+export function errorResponse (status: number, description: string, codes: readonly [string, ...string[]], headers?: ResponseHeaders): TSchema {
+  return Type.Object({
+    statusCode: Type.Unsafe<number>({ type: 'integer', enum: [status] }),
+    code: Type.Unsafe<string>({ type: 'string', enum: [...codes] }),
+    error: Type.String(),
+    message: Type.String()
+  }, { description, ...(headers !== undefined && { headers }) })
+}
+
+/** Response headers for @fastify/swagger, which copies a response schema's `headers` into the document. */
+export type ResponseHeaders = Record<string, { type: 'string' | 'integer', description: string }>
+
+export const header = {
+  setCookie: (description: string): ResponseHeaders => ({ 'Set-Cookie': { type: 'string', description } }),
+  noStore: (): ResponseHeaders => ({
+    'Cache-Control': { type: 'string', description: 'no-store: tokens are never cached' },
+    Pragma: { type: 'string', description: 'no-cache (HTTP/1.0 caches)' }
+  }),
+  retryAfter: (): ResponseHeaders => ({ 'Retry-After': { type: 'integer', description: 'seconds until a login attempt is admitted again' } }),
+  wwwAuthenticate: (): ResponseHeaders => ({ 'WWW-Authenticate': { type: 'string', description: 'RFC 6750: `Bearer` when no token was sent, `Bearer error="invalid_token"` when one was refused' } })
+}
+
+export const STORE_UNAVAILABLE = (): TSchema => errorResponse(503, 'The session store is unavailable (retry later)', ['AUTH_STORE_UNAVAILABLE'])
+export const INTERNAL_ERROR = (): TSchema => errorResponse(500, "An app callback failed (details in the server's log only)", ['AUTH_INTERNAL_ERROR'])
+export const ACCESS_TOKEN_REFUSED = (): TSchema => errorResponse(401, 'No access token, or one that is invalid or expired', ['AUTH_TOKEN_MISSING', 'AUTH_TOKEN_INVALID', 'AUTH_TOKEN_EXPIRED'], header.wwwAuthenticate())
+
+/**
+ * What a request body can be refused with, before the handler runs: 400 for bad JSON (and for a
+ * body that fails the route's schema, when it has one), 413 over the routes' body limit, 415 for
+ * a content type that is not JSON or text. `emptyJson`: the route refuses `application/json` with
+ * no body (refresh and logout take it as no body).
+ */
+export function bodyErrors ({ validated, emptyJson }: { validated: boolean, emptyJson: boolean }): Record<number, TSchema> {
+  const codes = [...(validated ? ['FST_ERR_VALIDATION'] : []), 'FST_ERR_CTP_INVALID_JSON_BODY', ...(emptyJson ? ['FST_ERR_CTP_EMPTY_JSON_BODY'] : [])] as [string, ...string[]]
+  return {
+    400: errorResponse(400, 'The request is malformed: its JSON, or a field of the body or the path', codes),
+    413: errorResponse(413, 'The body is over the limit of the auth routes (16 KiB)', ['FST_ERR_CTP_BODY_TOO_LARGE']),
+    415: errorResponse(415, 'A non-empty body that is neither JSON nor text', ['FST_ERR_CTP_INVALID_MEDIA_TYPE'])
+  }
+}
+
+/** The refresh cookie, as a parameter of the routes that read it (none with the body transport). */
+export function refreshCookieParameter (options: ResolvedOptions): { cookies?: TSchema } {
+  if (options.transport === 'body') return {}
+  return {
+    cookies: Type.Object({
+      [options.cookie.name]: Type.Optional(Type.String({ description: 'The refresh token (HttpOnly cookie set by login and refresh; a browser sends it by itself)' }))
+    })
+  }
+}
 
 export const LoginBody = Type.Object({
   username: Type.String({ minLength: 1, maxLength: 256 }),
@@ -49,7 +98,12 @@ export type SessionParams = Static<typeof SessionParams>
 
 export const JwksResponse = Type.Object({ keys: Type.Array(Type.Object({}, { additionalProperties: true })) })
 
-export const NoContent = Type.Null({ description: 'No Content' })
+/** A success response with the description and headers the document shows. */
+export function documented (schema: TSchema, description: string, headers?: ResponseHeaders): TSchema {
+  return { ...schema, description, ...(headers !== undefined && { headers }) }
+}
+
+export const NoContent = (description = 'No Content', headers?: ResponseHeaders): TSchema => Type.Null({ description, ...(headers !== undefined && { headers }) })
 
 /**
  * OpenAPI words for a route (read by @fastify/swagger when the app registers it). Typed loosely on

@@ -10,6 +10,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, Fasti
 import type { PluginContext } from '../../context.js'
 import { InternalError, RouteNotFoundError } from '../../errors.js'
 import { loggableError, redact, requestSecrets } from '../../redact.js'
+import { acceptEmptyBodies } from '../empty-bodies.js'
 import { loginRoute } from './login.js'
 import { logoutRoutes } from './logout.js'
 import { refreshRoute } from './refresh.js'
@@ -26,8 +27,11 @@ export async function authRoutes (fastify: FastifyInstance, { context }: { conte
   fastify.setValidatorCompiler(strictValidator)
   fastify.addHook('onRoute', (route) => { route.bodyLimit ??= ROUTE_BODY_LIMIT })
   loginRoute(fastify, context)
-  refreshRoute(fastify, context)
-  logoutRoutes(fastify, context)
+  await fastify.register(async function tokenRoutes (scope) {
+    acceptEmptyBodies(scope)
+    refreshRoute(scope, context)
+    logoutRoutes(scope, context)
+  })
   sessionRoutes(fastify, context)
 }
 

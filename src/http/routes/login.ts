@@ -1,6 +1,7 @@
 /**
  * POST /login: failed-attempt limits, argon2id with a dummy verify for unknown users (same time,
- * same answer), rehash of weaker hashes, then a new session.
+ * same answer), legacy hashes through the app's verifyLegacyPassword, rehash of weaker and legacy
+ * hashes, then a new session.
  *
  * The attempt is reserved (counted) before the password is verified and given back on success,
  * so parallel attempts cannot all pass the limit before any failure is counted. An attempt that
@@ -11,8 +12,9 @@ import type { PluginContext } from '../../context.js'
 import { InvalidCredentialsError, TooManyAttemptsError } from '../../errors.js'
 import { runCallback } from '../../app-callbacks.js'
 import type { LoginFailedEvent } from '../../options.js'
-import { describe, ErrorResponse, LoginBody, TokenResponse } from '../schemas.js'
+import { bodyErrors, describe, documented, errorResponse, header, INTERNAL_ERROR, LoginBody, STORE_UNAVAILABLE, TokenResponse } from '../schemas.js'
 import { encodeIdentity, identityOf, issueTokens } from '../issue-tokens.js'
+import { verifyLoginPassword } from '../verify-login-password.js'
 
 export function loginRoute (fastify: FastifyInstance, context: PluginContext): void {
   const { sessions, passwords, limiter, callbacks, options } = context
@@ -21,7 +23,14 @@ export function loginRoute (fastify: FastifyInstance, context: PluginContext): v
     schema: {
       ...describe('Log in with a username and password'),
       body: LoginBody,
-      response: { 200: TokenResponse, 400: ErrorResponse, 401: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse }
+      response: {
+        200: documented(TokenResponse, 'Logged in: a new session', { ...header.noStore(), ...(options.transport !== 'body' && header.setCookie('The refresh cookie')) }),
+        ...bodyErrors({ validated: true, emptyJson: true }),
+        401: errorResponse(401, 'Unknown user, wrong password or disabled user: one answer for all', ['AUTH_INVALID_CREDENTIALS']),
+        429: errorResponse(429, 'Too many failed attempts for this username and ip, or this ip', ['AUTH_TOO_MANY_ATTEMPTS'], header.retryAfter()),
+        500: INTERNAL_ERROR(),
+        503: STORE_UNAVAILABLE()
+      }
     }
   }, async function login (request, reply) {
     const { username, password, clientId } = request.body
@@ -43,13 +52,15 @@ export function loginRoute (fastify: FastifyInstance, context: PluginContext): v
 
     const user = await callbacks.findUser(username)
     let reason: LoginFailedEvent['reason'] | null = null
+    let legacyHash = false
     if (user === null || user === undefined || typeof user.passwordHash !== 'string') {
       await passwords.verifyDummy(password)
       reason = 'unknown-user'
-    } else if (!await passwords.verify(user.passwordHash, password)) {
-      reason = 'wrong-password'
-    } else if (user.disabled === true) {
-      reason = 'disabled'
+    } else {
+      const check = await verifyLoginPassword(request, context, String(user.id), user.passwordHash, password)
+      legacyHash = check.legacy
+      if (!check.match) reason = 'wrong-password'
+      else if (user.disabled === true) reason = 'disabled'
     }
     if (reason !== null || user === null || user === undefined) {
       // Already counted by reserve.
@@ -60,7 +71,7 @@ export function loginRoute (fastify: FastifyInstance, context: PluginContext): v
 
     const userId = String(user.id)
     // A new hash costs a full argon2 run: only worth it when the app will store it.
-    if (callbacks.onPasswordRehash !== undefined && passwords.needsRehash(user.passwordHash)) {
+    if (callbacks.onPasswordRehash !== undefined && (legacyHash || passwords.needsRehash(user.passwordHash))) {
       await runCallback(request, 'onPasswordRehash', callbacks.onPasswordRehash, { userId, passwordHash: await passwords.hash(password) })
     }
     const identity = identityOf(user)

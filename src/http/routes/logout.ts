@@ -5,18 +5,25 @@ import { clearRefreshCookie } from '../cookies.js'
 import { csrfGuard } from '../csrf.js'
 import { authenticatedByCookie } from '../../access/authenticate.js'
 import { runCallback } from '../../app-callbacks.js'
-import { describe, ErrorResponse, NoContent, RefreshBody } from '../schemas.js'
+import { ACCESS_TOKEN_REFUSED, bodyErrors, describe, errorResponse, header, NoContent, RefreshBody, refreshCookieParameter, STORE_UNAVAILABLE } from '../schemas.js'
 import { carriedRefreshToken, refreshTokenInCookie } from '../refresh-token-source.js'
 
 export function logoutRoutes (fastify: FastifyInstance, context: PluginContext): void {
   const { sessions, callbacks, options } = context
+  const cleared = options.transport !== 'body' ? header.setCookie('The refresh cookie, cleared (Max-Age=0)') : undefined
 
   fastify.post<{ Body: RefreshBody }>(options.routes.logout, {
     preHandler: csrfGuard(options.allowedOrigins, refreshTokenInCookie(options)),
     schema: {
       ...describe('Log out: revoke the session of the refresh token; idempotent', { optionalBody: true }),
       body: RefreshBody,
-      response: { 204: NoContent, 400: ErrorResponse, 403: ErrorResponse, 503: ErrorResponse }
+      ...refreshCookieParameter(options),
+      response: {
+        204: NoContent('Logged out (also when the token was unknown or missing)', cleared),
+        ...bodyErrors({ validated: true, emptyJson: false }),
+        403: errorResponse(403, 'A cookie-carried request from another origin', ['AUTH_CSRF_REJECTED']),
+        503: STORE_UNAVAILABLE()
+      }
     }
   }, async function logout (request, reply) {
     const carried = carriedRefreshToken(request, options)
@@ -37,7 +44,13 @@ export function logoutRoutes (fastify: FastifyInstance, context: PluginContext):
     preHandler: [context.authenticate, csrfGuard(options.allowedOrigins, authenticatedByCookie)],
     schema: {
       ...describe('Log out everywhere: revoke every session of the user', { bearer: true }),
-      response: { 204: NoContent, 401: ErrorResponse, 403: ErrorResponse, 503: ErrorResponse }
+      response: {
+        204: NoContent('Every session of the user is revoked', cleared),
+        ...bodyErrors({ validated: false, emptyJson: false }),
+        401: ACCESS_TOKEN_REFUSED(),
+        403: errorResponse(403, 'An access token from a cookie, on a request from another origin', ['AUTH_CSRF_REJECTED']),
+        503: STORE_UNAVAILABLE()
+      }
     }
   }, async function logoutAll (request, reply) {
     await sessions.revokeAll(request.user.id)

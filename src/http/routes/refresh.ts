@@ -8,7 +8,7 @@ import { clearRefreshCookie } from '../cookies.js'
 import { csrfGuard } from '../csrf.js'
 import { RefreshInvalidError, RefreshMissingError, RefreshReusedError } from '../../errors.js'
 import { runCallback } from '../../app-callbacks.js'
-import { describe, ErrorResponse, RefreshBody, TokenResponse } from '../schemas.js'
+import { bodyErrors, describe, documented, errorResponse, header, INTERNAL_ERROR, RefreshBody, refreshCookieParameter, STORE_UNAVAILABLE, TokenResponse } from '../schemas.js'
 import { decodeIdentity, identityOf, issueTokens, type Identity } from '../issue-tokens.js'
 import { carriedRefreshToken, refreshTokenInCookie } from '../refresh-token-source.js'
 
@@ -20,7 +20,16 @@ export function refreshRoute (fastify: FastifyInstance, context: PluginContext):
     schema: {
       ...describe('Exchange the refresh token for a new access token and a new refresh token', { optionalBody: true }),
       body: RefreshBody,
-      response: { 200: TokenResponse, 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 503: ErrorResponse }
+      ...refreshCookieParameter(options),
+      response: {
+        200: documented(TokenResponse, 'A new access token and a new refresh token (the same newest one for a duplicate within the grace window)', { ...header.noStore(), ...(options.transport !== 'body' && header.setCookie('The new refresh cookie')) }),
+        ...bodyErrors({ validated: true, emptyJson: false }),
+        401: errorResponse(401, 'No refresh token, or one that is invalid, expired or reused (reuse revokes the session)', ['AUTH_REFRESH_MISSING', 'AUTH_REFRESH_INVALID', 'AUTH_REFRESH_REUSED'],
+          options.transport !== 'body' ? header.setCookie('The refresh cookie, cleared (Max-Age=0); not for a stale duplicate, whose tab already holds a newer one') : undefined),
+        403: errorResponse(403, 'A cookie-carried request from another origin', ['AUTH_CSRF_REJECTED']),
+        500: INTERNAL_ERROR(),
+        503: STORE_UNAVAILABLE()
+      }
     }
   }, async function refresh (request, reply) {
     const carried = carriedRefreshToken(request, options)

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { PluginContext } from '../../context.js'
 import { SessionNotFoundError } from '../../errors.js'
-import { describe, ErrorResponse, NoContent, SessionParams, SessionsResponse } from '../schemas.js'
+import { ACCESS_TOKEN_REFUSED, bodyErrors, describe, documented, errorResponse, NoContent, SessionParams, SessionsResponse, STORE_UNAVAILABLE } from '../schemas.js'
 
 export function sessionRoutes (fastify: FastifyInstance, context: PluginContext): void {
   const { sessions, options } = context
@@ -11,7 +11,7 @@ export function sessionRoutes (fastify: FastifyInstance, context: PluginContext)
     preHandler: context.authenticate,
     schema: {
       ...describe("List the user's live sessions, newest first", { bearer: true }),
-      response: { 200: SessionsResponse, 401: ErrorResponse, 503: ErrorResponse }
+      response: { 200: documented(SessionsResponse, "The user's live sessions, newest first"), 401: ACCESS_TOKEN_REFUSED(), 503: STORE_UNAVAILABLE() }
     }
   }, async function listSessions (request): Promise<SessionsResponse> {
     const live = await sessions.list(request.user.id)
@@ -33,7 +33,13 @@ export function sessionRoutes (fastify: FastifyInstance, context: PluginContext)
     schema: {
       ...describe('Revoke one of your sessions', { bearer: true }),
       params: SessionParams,
-      response: { 204: NoContent, 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse, 503: ErrorResponse }
+      response: {
+        204: NoContent('The session is revoked'),
+        ...bodyErrors({ validated: true, emptyJson: true }),
+        401: ACCESS_TOKEN_REFUSED(),
+        404: errorResponse(404, "No such session of this user (another user's session is not found either)", ['AUTH_SESSION_NOT_FOUND']),
+        503: STORE_UNAVAILABLE()
+      }
     }
   }, async function revokeSession (request, reply) {
     // Revoke is keyed by the caller's own user id: another user's session id is simply not found.
