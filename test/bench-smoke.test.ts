@@ -6,7 +6,7 @@
 import t from 'tap'
 import { Redis } from 'ioredis'
 import { measure, SCENARIOS } from '../bench/lib/scenarios.js'
-import { redisForTest } from './helpers/redis.js'
+import { redisForTest } from '../support/redis-harness.js'
 
 // Eleven server processes, each minting its tokens before its second of load.
 t.setTimeout(300_000)

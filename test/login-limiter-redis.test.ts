@@ -4,7 +4,7 @@ import { RedisLoginLimiter } from '../src/login-limiter/redis-limiter.js'
 import type { LoginLimits } from '../src/login-limiter/limiter.js'
 import { networkCommands } from './helpers/commandstats.js'
 import { loginLimiterContract } from './helpers/login-limiter-contract.js'
-import { redisForTest } from './helpers/redis.js'
+import { redisForTest } from '../support/redis-harness.js'
 import { connectRedis, uniquePrefix } from './helpers/redis-clients.js'
 
 const server = await redisForTest(t)

@@ -31,7 +31,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Cluster, Redis } from 'ioredis'
 import { buildApp, type TestUser } from './helpers/build-app.js'
 import { latency, Recorder, round, runLoad, tally, trackLateCommands, type Sample } from './helpers/load.js'
-import { redisClusterForTest } from './helpers/redis.js'
+import { redisClusterForTest } from '../support/redis-harness.js'
 import { connectCluster, FAIL_FAST, uniquePrefix } from './helpers/redis-clients.js'
 import { RedisStore } from '../src/redis/redis-store.js'
 

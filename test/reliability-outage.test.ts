@@ -22,7 +22,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { AddressInfo } from 'node:net'
 import { buildApp, type TestUser } from './helpers/build-app.js'
 import { latency, Recorder, round, runLoad, seededRandom, tally, trackLateCommands, type Chain, type LateCommand, type Sample } from './helpers/load.js'
-import { redisForTest } from './helpers/redis.js'
+import { redisForTest } from '../support/redis-harness.js'
 import { connectRedis, uniquePrefix } from './helpers/redis-clients.js'
 
 const LONG = process.env.RELIABILITY_LONG === '1'

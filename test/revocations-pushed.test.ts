@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { CLOCK_SKEW_MS } from '../src/access/revocations.js'
 import { ALICE, buildApp, login } from './helpers/build-app.js'
 import { networkCommands } from './helpers/commandstats.js'
-import { redisForTest } from './helpers/redis.js'
+import { redisForTest } from '../support/redis-harness.js'
 import { connectRedis, uniquePrefix } from './helpers/redis-clients.js'
 
 const server = await redisForTest(t, { allowExternal: false })

@@ -18,7 +18,7 @@ import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { formatRefreshToken, mintSecret, mintSessionId } from '../src/session/refresh-token.js'
 import { ALICE, buildApp, hashFor, login } from './helpers/build-app.js'
-import { redisForTest } from './helpers/redis.js'
+import { redisForTest } from '../support/redis-harness.js'
 import { connectRedis, uniquePrefix } from './helpers/redis-clients.js'
 import { describeComparison, erfc, mannWhitney, median } from './helpers/stats.js'
 
