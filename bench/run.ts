@@ -18,7 +18,7 @@ import { mainThreadProfile, summarizeProfile } from './lib/profile.js'
 import { renderReport, type ProfiledScenario, type Report } from './lib/report.js'
 import { measure, SCENARIOS, type Measurement, type ScenarioId } from './lib/scenarios.js'
 import { REPO_ROOT } from './lib/spawn.js'
-import { formatNumber } from './lib/stats.js'
+import { formatNumber } from '../support/stats.js'
 import { measureMemoryPerSession, type MemoryPerSession } from './redis-memory.js'
 
 export interface BenchConfig {

@@ -30,7 +30,8 @@ import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Cluster, Redis } from 'ioredis'
 import { buildApp, type TestUser } from './helpers/build-app.js'
-import { latency, Recorder, round, runLoad, tally, trackLateCommands, type Sample } from './helpers/load.js'
+import { latency, Recorder, runWorkers, tally, trackLateCommands, type Sample } from '../support/load.js'
+import { round } from '../support/stats.js'
 import { redisClusterForTest } from '../support/redis-harness.js'
 import { connectCluster, FAIL_FAST, uniquePrefix } from './helpers/redis-clients.js'
 import { RedisStore } from '../src/redis/redis-store.js'
@@ -191,7 +192,7 @@ t.test('Cluster failover under refresh load: other shards never fail, the killed
       done = true
     }
   })()
-  const loaded = await runLoad({
+  const loaded = await runWorkers({
     users: users.map(({ username, password }) => ({ username, password })),
     bases: [base],
     recorder,

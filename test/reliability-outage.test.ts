@@ -21,7 +21,9 @@ import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { AddressInfo } from 'node:net'
 import { buildApp, type TestUser } from './helpers/build-app.js'
-import { latency, Recorder, round, runLoad, seededRandom, tally, trackLateCommands, type Chain, type LateCommand, type Sample } from './helpers/load.js'
+import { latency, Recorder, runWorkers, tally, trackLateCommands, type Chain, type LateCommand, type Sample } from '../support/load.js'
+import { round } from '../support/stats.js'
+import { mulberry32 } from './helpers/random.js'
 import { redisForTest } from '../support/redis-harness.js'
 import { connectRedis, uniquePrefix } from './helpers/redis-clients.js'
 
@@ -97,7 +99,7 @@ t.test('Redis outage under load: 503 fast, /me 200, no 500, no hang, back within
     }
   })()
   const plannedMs = CONFIG.preMs + CONFIG.outages * CONFIG.outageMs + (CONFIG.outages - 1) * CONFIG.betweenMs + CONFIG.postMs
-  const loaded = await runLoad({
+  const loaded = await runWorkers({
     users: users.map(({ username, password }) => ({ username, password })),
     bases,
     recorder,
@@ -105,7 +107,7 @@ t.test('Redis outage under load: 503 fast, /me 200, no 500, no hang, back within
     plan: { protectedRequests: true, reloginRate: 0.05, thinkMs: 0, backoffMs: 50 },
     until: () => done,
     maxMs: plannedMs + 20_000,
-    random: seededRandom(6)
+    random: mulberry32(6)
   })
   await timeline
   const { samples } = recorder

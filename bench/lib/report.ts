@@ -2,10 +2,10 @@
 import type { BenchConfig } from '../run.js'
 import { USER_AGENT, type MemoryPerSession } from '../redis-memory.js'
 import type { Environment } from './environment.js'
-import { CONNECTIONS } from './load.js'
+import { CONNECTIONS } from '../../support/load.js'
 import { OURS, type ProfileSummary } from './profile.js'
 import type { Measurement, Scenario, ScenarioId } from './scenarios.js'
-import { formatNumber, formatSpread, spread, type Spread } from './stats.js'
+import { formatNumber, formatSpread, spread, type Spread } from '../../support/stats.js'
 
 export interface ProfiledScenario { id: ScenarioId, file: string, measurement: Measurement, summary: ProfileSummary }
 
