@@ -32,7 +32,7 @@ import {
   authArb, bodyArb, carriedStrings, caseArb, cookieArb, describeRequest, emptyPools, errorProblems, fuzzSettings, loginPair, maybe,
   materialize, pathname, ROUTE_NAMES, ROUTES, Tally, targetArb, underPrefix, watchUnhandledRejections,
   strMutation, type CaseSpec, type CookieSpec, type PoolName, type RefreshSpec, type RouteName, type World
-} from './helpers/fuzz.js'
+} from './fuzz-routes.helpers.js'
 import { redisForTest } from '../support/redis-harness.js'
 import { connectRedis, uniquePrefix } from './helpers/redis-clients.js'
 
