@@ -35,7 +35,7 @@ export interface BenchConfig {
   command: string
 }
 
-export function parseConfig (argv: string[]): BenchConfig {
+function parseConfig (argv: string[]): BenchConfig {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -82,7 +82,7 @@ function describe (m: Measurement): string {
   return base + faults + (m.login !== undefined ? `; logins ${formatNumber(m.login.rps, 1)}/s` : '')
 }
 
-export async function runBench (config: BenchConfig): Promise<Report> {
+async function runBench (config: BenchConfig): Promise<Report> {
   const started = Date.now()
   const scenarios = SCENARIOS.filter((s) => config.only === null || config.only.has(s.id))
   const env = environment()

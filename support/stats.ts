@@ -56,7 +56,7 @@ export function erfc (x: number): number {
 }
 
 /** P(Z > z) for a standard normal Z. */
-export const normalUpperTail = (z: number): number => 0.5 * erfc(z / Math.SQRT2)
+const normalUpperTail = (z: number): number => 0.5 * erfc(z / Math.SQRT2)
 
 export interface MannWhitneyResult {
   /** U of the first sample: how many (a, b) pairs have a > b, ties counting one half. */

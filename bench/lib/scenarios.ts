@@ -41,7 +41,7 @@ export const SCENARIOS: readonly Scenario[] = [
   { id: 'P5', file: 'p5-login-load.ts', title: 'our `authenticate` /me while logins load the same process', redis: true, kind: 'mixed' }
 ]
 
-export const scenarioFile = (scenario: Scenario): string => fileURLToPath(new URL(`../scenarios/${scenario.file}`, import.meta.url))
+const scenarioFile = (scenario: Scenario): string => fileURLToPath(new URL(`../scenarios/${scenario.file}`, import.meta.url))
 
 /** P3 only: what Redis did for the measured refreshes. */
 export interface RefreshRedisStats {
