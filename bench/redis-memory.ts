@@ -8,7 +8,7 @@ import { Redis } from 'ioredis'
 import { sessionKeys } from '../src/redis/keys.js'
 import { RedisStore } from '../src/redis/redis-store.js'
 import { SessionCore } from '../src/session/session-core.js'
-import { startRedis } from '../test/helpers/redis.js'
+import { startRedis } from '../support/redis-harness.js'
 
 const SESSIONS = Number(process.env.SESSIONS ?? 100_000)
 // A real desktop Chrome user agent: the longest field of a session.

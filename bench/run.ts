@@ -12,13 +12,13 @@ import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
-import { startRedis } from '../test/helpers/redis.js'
+import { startRedis } from '../support/redis-harness.js'
 import { environment } from './lib/environment.js'
 import { mainThreadProfile, summarizeProfile } from './lib/profile.js'
 import { renderReport, type ProfiledScenario, type Report } from './lib/report.js'
 import { measure, SCENARIOS, type Measurement, type ScenarioId } from './lib/scenarios.js'
 import { REPO_ROOT } from './lib/spawn.js'
-import { formatNumber } from './lib/stats.js'
+import { formatNumber } from '../support/stats.js'
 import { measureMemoryPerSession, type MemoryPerSession } from './redis-memory.js'
 
 export interface BenchConfig {
@@ -35,7 +35,7 @@ export interface BenchConfig {
   command: string
 }
 
-export function parseConfig (argv: string[]): BenchConfig {
+function parseConfig (argv: string[]): BenchConfig {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -82,7 +82,7 @@ function describe (m: Measurement): string {
   return base + faults + (m.login !== undefined ? `; logins ${formatNumber(m.login.rps, 1)}/s` : '')
 }
 
-export async function runBench (config: BenchConfig): Promise<Report> {
+async function runBench (config: BenchConfig): Promise<Report> {
   const started = Date.now()
   const scenarios = SCENARIOS.filter((s) => config.only === null || config.only.has(s.id))
   const env = environment()

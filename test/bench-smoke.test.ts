@@ -6,18 +6,26 @@
 import t from 'tap'
 import { Redis } from 'ioredis'
 import { measure, SCENARIOS } from '../bench/lib/scenarios.js'
-import { redisForTest } from './helpers/redis.js'
+import { redisForTest } from '../support/redis-harness.js'
 
-// Eleven server processes, each minting its tokens before its second of load.
+// Eleven server processes, each minting its tokens before its second (five for logins) of load.
 t.setTimeout(300_000)
 
 const server = await redisForTest(t, { allowExternal: false })
 const admin = new Redis(server.url)
 t.teardown(() => { admin.disconnect() })
 
+/**
+ * P4 and P5 log in with the default (OWASP) argon2id; on a loaded 2-core runner one login took
+ * over a second, so a one-second window could end before any login answered. Five seconds is
+ * the slack such a runner needs; the assertions stay the same.
+ */
+const LOGIN_SCENARIOS = new Set(['P4', 'P5'])
+
 for (const scenario of SCENARIOS) {
   t.test(`${scenario.id}: ${scenario.title}`, async (t) => {
-    const m = await measure(scenario, { warmupS: 0, measureS: 1, connections: 4, tokens: 100, redisUrl: server.url, admin })
+    const measureS = LOGIN_SCENARIOS.has(scenario.id) ? 5 : 1
+    const m = await measure(scenario, { warmupS: 0, measureS, connections: 4, tokens: 100, redisUrl: server.url, admin })
     t.ok(m.total > 0, 'requests were served')
     t.same({ errors: m.errors, timeouts: m.timeouts, non2xx: m.non2xx, brokenChains: m.brokenChains ?? 0 }, { errors: 0, timeouts: 0, non2xx: 0, brokenChains: 0 }, 'no errors')
     if (m.login !== undefined) {

@@ -7,7 +7,7 @@ import t, { type Test } from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { RefreshSessionsClient, type ClientOptions, type SessionLostReason } from '../src/client/index.js'
 import { startDemo, type DemoServer } from './helpers/demo-server.js'
-import { redisForTest } from './helpers/redis.js'
+import { redisForTest } from '../support/redis-harness.js'
 
 const ALICE = { username: 'alice', password: 'alice-password-1' }
 const SECRET_A = 'client-node-test-secret-A-0123456789abcdef'

@@ -9,7 +9,7 @@ import { Redis } from 'ioredis'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { buildTasksApi } from '../examples/tasks-api/app.js'
 import { readConfig } from '../examples/tasks-api/config.js'
-import { redisClusterForTest, redisForTest } from './helpers/redis.js'
+import { redisClusterForTest, redisForTest } from '../support/redis-harness.js'
 
 const ALICE = { username: 'alice', password: 'alice-password-1' }
 const ADMIN = { username: 'admin', password: 'admin-password-1' }

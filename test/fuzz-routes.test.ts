@@ -32,8 +32,8 @@ import {
   authArb, bodyArb, carriedStrings, caseArb, cookieArb, describeRequest, emptyPools, errorProblems, fuzzSettings, loginPair, maybe,
   materialize, pathname, ROUTE_NAMES, ROUTES, Tally, targetArb, underPrefix, watchUnhandledRejections,
   strMutation, type CaseSpec, type CookieSpec, type PoolName, type RefreshSpec, type RouteName, type World
-} from './helpers/fuzz.js'
-import { redisForTest } from './helpers/redis.js'
+} from './fuzz-routes.helpers.js'
+import { redisForTest } from '../support/redis-harness.js'
 import { connectRedis, uniquePrefix } from './helpers/redis-clients.js'
 
 const MALLORY: TestUser = { id: 'u-mallory', username: 'mallory', password: 'mallory-password-1', roles: ['user'] }

@@ -8,7 +8,7 @@ import argon2 from 'argon2'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { ALICE, BOB, buildApp, hashFor, type TestUser } from './helpers/build-app.js'
-import { redisForTest } from './helpers/redis.js'
+import { redisForTest } from '../support/redis-harness.js'
 import { connectRedis, uniquePrefix } from './helpers/redis-clients.js'
 
 const OWASP = { memoryCost: 19456, timeCost: 2, parallelism: 1 }

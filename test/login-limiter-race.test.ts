@@ -7,7 +7,7 @@
 import t, { type Test } from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { ALICE, buildApp } from './helpers/build-app.js'
-import { redisForTest } from './helpers/redis.js'
+import { redisForTest } from '../support/redis-harness.js'
 import { connectRedis, uniquePrefix } from './helpers/redis-clients.js'
 
 const LIMITS = { perUserIp: { max: 10, window: '1m' }, perIp: { max: 100, window: '1m' } }

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { RedisLoginLimiter } from '../src/login-limiter/redis-limiter.js'
 import { loginLimiterContract } from './helpers/login-limiter-contract.js'
-import { redisClusterForTest } from './helpers/redis.js'
+import { redisClusterForTest } from '../support/redis-harness.js'
 import { connectCluster, uniquePrefix } from './helpers/redis-clients.js'
 
 const cluster = await redisClusterForTest(t, { masters: 3 })

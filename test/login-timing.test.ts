@@ -5,16 +5,11 @@
  * machine is shared; a missing dummy verify would be ~100x apart, not 2x.
  */
 import t from 'tap'
+import { median } from '../support/stats.js'
 import { ALICE, buildApp, hashFor } from './helpers/build-app.js'
 
 const OWASP = { memoryCost: 19456, timeCost: 2, parallelism: 1 }
 const ROUNDS = 15
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
-}
 
 t.test('unknown user and wrong password take the same time with the default argon2 parameters', async (t) => {
   const alice = { ...ALICE, passwordHash: await hashFor(ALICE.password, OWASP) }

@@ -8,7 +8,7 @@ import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import { ADMIN, ALICE, BOB, HS256_SECRET, buildApp, login, refreshCookie, type TestUser } from './helpers/build-app.js'
-import { redisForTest } from './helpers/redis.js'
+import { redisForTest } from '../support/redis-harness.js'
 import { connectRedis, uniquePrefix } from './helpers/redis-clients.js'
 
 const WRONG_PASSWORD = 'wrong-password-7d1f0c'

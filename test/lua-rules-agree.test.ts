@@ -7,7 +7,7 @@ import t from 'tap'
 import { scriptSource, SESSION_RULES } from '../src/redis/scripts.js'
 import { classifySecret, FINGERPRINT_BYTES, olderPosition, type SecretHistory } from '../src/session/retired-secrets.js'
 import { sessionExpiry } from '../src/session/session-ttl.js'
-import { redisForTest } from './helpers/redis.js'
+import { redisForTest } from '../support/redis-harness.js'
 import { connectRedis } from './helpers/redis-clients.js'
 
 const server = await redisForTest(t)

@@ -8,7 +8,7 @@ import Fastify from 'fastify'
 import { setTimeout as sleep } from 'node:timers/promises'
 import refreshSessions, { errors, parseDuration, type RefreshSessionsOptions } from '../src/index.js'
 import { ALICE, BOB, HS256_SECRET, buildApp, login, refreshCookie } from './helpers/build-app.js'
-import { redisForTest } from './helpers/redis.js'
+import { redisForTest } from '../support/redis-harness.js'
 import { connectRedis } from './helpers/redis-clients.js'
 
 const findUser = (): null => null

@@ -12,7 +12,7 @@ import { MemoryStore } from '../src/session/memory-store.js'
 import { SessionCore } from '../src/session/session-core.js'
 import type { SessionLimits } from '../src/session/store.js'
 import { RaceModel, raceSeed, type RaceStats } from './helpers/race-model.js'
-import { redisClusterForTest, redisForTest } from './helpers/redis.js'
+import { redisClusterForTest, redisForTest } from '../support/redis-harness.js'
 import { connectCluster, connectRedis, redisStores } from './helpers/redis-clients.js'
 
 const LONG = process.env.RACE_LONG === '1'

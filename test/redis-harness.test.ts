@@ -8,7 +8,7 @@ import {
   requireRedisBinary,
   startRedis,
   type RedisServer,
-} from './helpers/redis.js'
+} from '../support/redis-harness.js'
 
 const alive = (pid: number) => {
   try {

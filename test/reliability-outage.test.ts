@@ -21,8 +21,10 @@ import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { AddressInfo } from 'node:net'
 import { buildApp, type TestUser } from './helpers/build-app.js'
-import { latency, Recorder, round, runLoad, seededRandom, tally, trackLateCommands, type Chain, type LateCommand, type Sample } from './helpers/load.js'
-import { redisForTest } from './helpers/redis.js'
+import { latency, Recorder, runWorkers, tally, trackLateCommands, type Chain, type LateCommand, type Sample } from '../support/load.js'
+import { round } from '../support/stats.js'
+import { mulberry32 } from './helpers/random.js'
+import { redisForTest } from '../support/redis-harness.js'
 import { connectRedis, uniquePrefix } from './helpers/redis-clients.js'
 
 const LONG = process.env.RELIABILITY_LONG === '1'
@@ -33,7 +35,10 @@ const CONFIG = LONG
 const COMMAND_TIMEOUT_MS = 1_000
 /**
  * A 503 must come within the command timeout; the margin is for this shared, noisy 2-core machine,
- * where the load generator, both apps and Redis share one event loop and two cores.
+ * where the load generator, both apps and Redis share one event loop and two cores. A killed Redis
+ * refuses connections, so the expected 503 is immediate (runs here: p99 about 300 ms under this
+ * load, max about 330 ms): the bound is over 3x that plus a second, and still tells a timeout
+ * from a wait for Redis to come back (3 s).
  */
 const FAIL_FAST_BOUND_MS = COMMAND_TIMEOUT_MS + 1_000
 /** No request, whatever happens, takes longer than this (a hang would). */
@@ -97,7 +102,7 @@ t.test('Redis outage under load: 503 fast, /me 200, no 500, no hang, back within
     }
   })()
   const plannedMs = CONFIG.preMs + CONFIG.outages * CONFIG.outageMs + (CONFIG.outages - 1) * CONFIG.betweenMs + CONFIG.postMs
-  const loaded = await runLoad({
+  const loaded = await runWorkers({
     users: users.map(({ username, password }) => ({ username, password })),
     bases,
     recorder,
@@ -105,7 +110,7 @@ t.test('Redis outage under load: 503 fast, /me 200, no 500, no hang, back within
     plan: { protectedRequests: true, reloginRate: 0.05, thinkMs: 0, backoffMs: 50 },
     until: () => done,
     maxMs: plannedMs + 20_000,
-    random: seededRandom(6)
+    random: mulberry32(6)
   })
   await timeline
   const { samples } = recorder

@@ -5,7 +5,7 @@
 import t, { type Test } from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ALICE, buildApp, type BuildOptions, type BuiltApp } from './helpers/build-app.js'
-import { redisForTest } from './helpers/redis.js'
+import { redisForTest } from '../support/redis-harness.js'
 import { connectRedis, uniquePrefix } from './helpers/redis-clients.js'
 
 const CLEARED = 'refresh_token=; Max-Age=0; Path=/auth; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Strict'

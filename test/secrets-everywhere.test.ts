@@ -30,7 +30,7 @@ import type { Redis } from 'ioredis'
 import refreshSessions, { type RefreshSessionsOptions } from '../src/index.js'
 import { ADMIN, ALICE, BOB, FAST_ARGON2, HS256_SECRET, buildApp, refreshCookie, type TestUser } from './helpers/build-app.js'
 import { claims, nowSeconds, publicPem, signJwt } from './helpers/jwt.js'
-import { redisForTest } from './helpers/redis.js'
+import { redisForTest } from '../support/redis-harness.js'
 import { connectRedis, uniquePrefix } from './helpers/redis-clients.js'
 
 const WRONG_PASSWORD = 'wrong-password-5e1b9a'

@@ -8,7 +8,7 @@ import { RedisStore } from '../src/redis/redis-store.js'
 import { MemoryStore } from '../src/session/memory-store.js'
 import { SessionCore } from '../src/session/session-core.js'
 import type { SessionLimits } from '../src/session/store.js'
-import { redisForTest } from './helpers/redis.js'
+import { redisForTest } from '../support/redis-harness.js'
 import { connectRedis, uniquePrefix } from './helpers/redis-clients.js'
 
 const LIMITS: SessionLimits = { idleTtlMs: 10_000, absoluteTtlMs: 25_000, reuseGraceMs: 2_000, maxSessionsPerUser: 5 }

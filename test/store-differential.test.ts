@@ -18,7 +18,7 @@ import { RedisStore } from '../src/redis/redis-store.js'
 import { MemoryStore } from '../src/session/memory-store.js'
 import { SessionCore } from '../src/session/session-core.js'
 import type { Session, SessionLimits } from '../src/session/store.js'
-import { redisForTest } from './helpers/redis.js'
+import { redisForTest } from '../support/redis-harness.js'
 import { connectRedis, uniquePrefix } from './helpers/redis-clients.js'
 
 const LIMITS: SessionLimits = { idleTtlMs: 1_000, absoluteTtlMs: 2_500, reuseGraceMs: 100, maxSessionsPerUser: 3 }

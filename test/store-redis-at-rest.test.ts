@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis'
 import { RedisStore } from '../src/redis/redis-store.js'
 import { SessionCore } from '../src/session/session-core.js'
 import { parseRefreshToken } from '../src/session/refresh-token.js'
-import { redisForTest } from './helpers/redis.js'
+import { redisForTest } from '../support/redis-harness.js'
 import { connectRedis, uniquePrefix } from './helpers/redis-clients.js'
 
 /** Every byte the store has written under `prefix`: key names, values, members, scores, plus each key's PTTL. */

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { RedisStore } from '../src/redis/redis-store.js'
 import { SessionCore } from '../src/session/session-core.js'
-import { redisForTest } from './helpers/redis.js'
+import { redisForTest } from '../support/redis-harness.js'
 import { connectRedis, uniquePrefix } from './helpers/redis-clients.js'
 import { networkCommands } from './helpers/commandstats.js'
 

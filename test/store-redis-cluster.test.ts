@@ -1,5 +1,5 @@
 import t from 'tap'
-import { redisClusterForTest } from './helpers/redis.js'
+import { redisClusterForTest } from '../support/redis-harness.js'
 import { connectCluster, redisStores } from './helpers/redis-clients.js'
 import { storeContract } from './helpers/store-contract.js'
 

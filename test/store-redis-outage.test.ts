@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { RedisStore } from '../src/redis/redis-store.js'
 import { SessionCore } from '../src/session/session-core.js'
 import type { RotateResult } from '../src/session/session-core.js'
-import { redisForTest } from './helpers/redis.js'
+import { redisForTest } from '../support/redis-harness.js'
 import { connectRedis, uniquePrefix } from './helpers/redis-clients.js'
 
 const limits = { idleTtlMs: 60_000, absoluteTtlMs: 120_000, reuseGraceMs: 10_000, maxSessionsPerUser: 10 }

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { redisForTest } from './helpers/redis.js'
+import { redisForTest } from '../support/redis-harness.js'
 import { connectRedis, redisStores } from './helpers/redis-clients.js'
 import { storeContract } from './helpers/store-contract.js'
 

@@ -9,7 +9,7 @@
  *
  * Samples are interleaved (the order within each pair is random) after a warm-up, so that load on
  * the shared machine hits both sides alike. Reported: medians, quartiles and a Mann-Whitney U test
- * (helpers/stats.ts). Asserted: the medians are close (2x for login, 1.5x + 0.5 ms for refresh)
+ * (support/stats.ts). Asserted: the medians are close (2x for login, 1.5x + 0.5 ms for refresh)
  * and the test does not reject equality at a very strict level (p > 0.001). A missing dummy verify
  * would be ~100x apart with p ~ 1e-11; a failure of the p-value alone on a busy machine is worth a
  * rerun before a hunt (the comment lines say how far apart the medians were).
@@ -18,9 +18,9 @@ import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { formatRefreshToken, mintSecret, mintSessionId } from '../src/session/refresh-token.js'
 import { ALICE, buildApp, hashFor, login } from './helpers/build-app.js'
-import { redisForTest } from './helpers/redis.js'
+import { redisForTest } from '../support/redis-harness.js'
 import { connectRedis, uniquePrefix } from './helpers/redis-clients.js'
-import { describeComparison, erfc, mannWhitney, median } from './helpers/stats.js'
+import { describeComparison, erfc, mannWhitney, median } from '../support/stats.js'
 
 const OWASP = { memoryCost: 19456, timeCost: 2, parallelism: 1 }
 const LOGIN_SAMPLES = 30

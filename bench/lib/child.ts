@@ -66,6 +66,6 @@ export const env = {
 }
 
 /** The monotonic clock V8 stamps CPU profile samples with, in µs: the runner marks the measured window with it. */
-export function nowUs (): number {
+function nowUs (): number {
   return Number(process.hrtime.bigint() / 1000n)
 }

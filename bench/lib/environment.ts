@@ -18,7 +18,7 @@ export interface Environment {
 
 const PACKAGES = ['fastify', '@fastify/jwt', 'fast-jwt', '@fastify/cookie', '@fastify/session', 'connect-redis', 'ioredis', 'argon2', 'autocannon', 'tsx']
 
-export function packageVersion (name: string): string {
+function packageVersion (name: string): string {
   const require = createRequire(`${REPO_ROOT}package.json`)
   try {
     // Not every package exports its package.json: read it from where the entry point resolves.

@@ -12,7 +12,6 @@ export const CHEAP_ARGON2 = Object.freeze({ memoryCost: 1024, timeCost: 1, paral
 /** The plugin's default (OWASP) parameters, spelled out for the login scenarios. */
 export const DEFAULT_ARGON2 = Object.freeze({ memoryCost: 19456, timeCost: 2, parallelism: 1 })
 export const PASSWORD = 'correct horse battery staple'
-export const REFRESH_COOKIE = 'refresh_token'
 
 export const userName = (i: number): string => `user-${i}`
 

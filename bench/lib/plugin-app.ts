@@ -5,8 +5,8 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import refreshSessions, { type RefreshSessionsOptions } from '../../src/index.js'
-import { DEFAULT_ARGON2, HS256_SECRET, hashPassword, PASSWORD, REFRESH_COOKIE, redisFor, userName, usersWithHash } from './fixtures.js'
-import { setCookieValue } from './set-cookie.js'
+import { DEFAULT_ARGON2, HS256_SECRET, hashPassword, PASSWORD, redisFor, userName, usersWithHash } from './fixtures.js'
+import { REFRESH_COOKIE, setCookieValue } from '../../support/set-cookie.js'
 
 export interface PluginAppOptions {
   /** The runner's Redis, for the plugin's store and login limiter; none: the in-memory ones. */

@@ -2,10 +2,10 @@
 import type { BenchConfig } from '../run.js'
 import { USER_AGENT, type MemoryPerSession } from '../redis-memory.js'
 import type { Environment } from './environment.js'
-import { CONNECTIONS } from './load.js'
+import { CONNECTIONS } from '../../support/load.js'
 import { OURS, type ProfileSummary } from './profile.js'
 import type { Measurement, Scenario, ScenarioId } from './scenarios.js'
-import { formatNumber, formatSpread, spread, type Spread } from './stats.js'
+import { formatNumber, formatSpread, spread, type Spread } from '../../support/stats.js'
 
 export interface ProfiledScenario { id: ScenarioId, file: string, measurement: Measurement, summary: ProfileSummary }
 
@@ -43,13 +43,13 @@ const times = (s: Spread): string => formatSpread(s, 2, '×')
 /** Responses of the measured run (P5: /me and logins). */
 const served = (m: Measurement): number => Math.max(1, m.total + (m.login?.total ?? 0))
 /** µs of server-process CPU (all threads) per response. */
-export const serverCpu = (m: Measurement): number => m.serverCpuUs === undefined ? Number.NaN : m.serverCpuUs / served(m)
+const serverCpu = (m: Measurement): number => m.serverCpuUs === undefined ? Number.NaN : m.serverCpuUs / served(m)
 /** µs of redis-server CPU per response. */
-export const redisCpu = (m: Measurement): number => m.redisCpuUs === undefined ? Number.NaN : m.redisCpuUs / served(m)
+const redisCpu = (m: Measurement): number => m.redisCpuUs === undefined ? Number.NaN : m.redisCpuUs / served(m)
 /** Server and Redis together: what one response costs the machine, the load generator aside. */
-export const totalCpu = (m: Measurement): number => serverCpu(m) + (m.redisCpuUs === undefined ? 0 : redisCpu(m))
+const totalCpu = (m: Measurement): number => serverCpu(m) + (m.redisCpuUs === undefined ? 0 : redisCpu(m))
 /** Commands the server's Redis client sent per response: its round trips. */
-export const redisTrips = (m: Measurement): number => m.redisSent === undefined ? Number.NaN : Object.values(m.redisSent).reduce((a, b) => a + b, 0) / served(m)
+const redisTrips = (m: Measurement): number => m.redisSent === undefined ? Number.NaN : Object.values(m.redisSent).reduce((a, b) => a + b, 0) / served(m)
 const tripNames = (ms: Measurement[]): string => [...new Set(ms.flatMap((m) => Object.keys(m.redisSent ?? {})))].map((n) => n.toUpperCase()).join(', ')
 /** Cores the server process kept busy during the measured run. */
 const serverCores = (m: Measurement): number => m.serverCpuUs === undefined ? Number.NaN : m.serverCpuUs / (m.seconds * 1e6)

@@ -4,7 +4,8 @@
  */
 import type { Redis } from 'ioredis'
 import { fileURLToPath } from 'node:url'
-import { CONNECTIONS, drain, runLoad, TokenPool, type LoadResult, type LoadSpec } from './load.js'
+import { CONNECTIONS, drain, runThroughput, TokenPool, type LoadResult, type LoadSpec } from '../../support/load.js'
+import { PASSWORD } from './fixtures.js'
 import { startScenario, type ScenarioProcess } from './spawn.js'
 
 export type ScenarioId = 'B0' | 'B1' | 'B2' | 'P1' | 'P2' | 'P3' | 'P3-floor' | 'P4' | 'P4-raw' | 'P5' | 'P6'
@@ -24,7 +25,7 @@ export interface Scenario {
 
 const bearer = (data: Handed): LoadSpec => ({ kind: 'bearer', path: '/me', tokens: data.tokens! })
 const chain = (data: Handed): LoadSpec => ({ kind: 'chain', path: '/auth/refresh', pool: new TokenPool(data.refreshTokens!) })
-const login = (data: Handed): LoadSpec => ({ kind: 'login', path: '/auth/login', prefix: data.loginUsers!, users: data.users! })
+const login = (data: Handed): LoadSpec => ({ kind: 'login', path: '/auth/login', prefix: data.loginUsers!, users: data.users!, password: PASSWORD })
 
 export const SCENARIOS: readonly Scenario[] = [
   { id: 'B0', file: 'b0-bare.ts', title: 'bare Fastify GET route (the ceiling)', redis: false, kind: 'http', load: () => ({ kind: 'get', path: '/' }) },
@@ -40,7 +41,7 @@ export const SCENARIOS: readonly Scenario[] = [
   { id: 'P5', file: 'p5-login-load.ts', title: 'our `authenticate` /me while logins load the same process', redis: true, kind: 'mixed' }
 ]
 
-export const scenarioFile = (scenario: Scenario): string => fileURLToPath(new URL(`../scenarios/${scenario.file}`, import.meta.url))
+const scenarioFile = (scenario: Scenario): string => fileURLToPath(new URL(`../scenarios/${scenario.file}`, import.meta.url))
 
 /** P3 only: what Redis did for the measured refreshes. */
 export interface RefreshRedisStats {
@@ -116,7 +117,7 @@ async function measureHttp (scenario: Scenario, child: ScenarioProcess, options:
   // Built once: P3's and the floor's token pool serves the warm-up and the measured run.
   const specs = scenario.kind === 'mixed' ? [bearer(data), login(data)] : [scenario.load!(data)]
   const run = async (seconds: number): Promise<Measurement> => {
-    const [main, beside] = await Promise.all(specs.map(async (spec) => await runLoad(child.port, spec, seconds, options.connections)))
+    const [main, beside] = await Promise.all(specs.map(async (spec) => await runThroughput(child.port, spec, seconds, options.connections)))
     return beside === undefined ? main! : { ...main!, login: beside }
   }
 

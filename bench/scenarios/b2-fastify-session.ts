@@ -9,7 +9,7 @@ import { RedisStore } from 'connect-redis'
 import Fastify from 'fastify'
 import { env, serve } from '../lib/child.js'
 import { countSentCommands, redisFor, userName } from '../lib/fixtures.js'
-import { setCookieValue } from '../lib/set-cookie.js'
+import { setCookieValue } from '../../support/set-cookie.js'
 
 declare module 'fastify' {
   interface Session { user?: { id: string, roles: string[] } }

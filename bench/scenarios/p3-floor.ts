@@ -10,7 +10,8 @@ import { createSigner } from 'fast-jwt'
 import type { Result } from 'ioredis'
 import { randomBytes } from 'node:crypto'
 import { env, serve } from '../lib/child.js'
-import { countSentCommands, HS256_SECRET, REFRESH_COOKIE, redisFor, userName } from '../lib/fixtures.js'
+import { REFRESH_COOKIE } from '../../support/set-cookie.js'
+import { countSentCommands, HS256_SECRET, redisFor, userName } from '../lib/fixtures.js'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {

@@ -8,11 +8,6 @@ export async function commandCalls (admin: Redis): Promise<Map<string, number>> 
   return calls
 }
 
-/** Commands other than the admin connection's own INFO / CONFIG. (Commands a script runs count too.) */
-export function dataCommands (calls: Map<string, number>): Map<string, number> {
-  return new Map([...calls].filter(([name]) => name !== 'info' && !name.startsWith('config')))
-}
-
 /**
  * The commands `client` sends over the network while `fn` runs, seen by a MONITOR on `admin`.
  * MONITOR tags the commands a script runs inside Redis with source `lua`: those are not round

@@ -62,7 +62,7 @@ function resolve (world: World, ref: TokenRef): string {
 // ---------------------------------------------------------------- string helpers
 
 /** Node's http parser refuses these in a header value; inject does not, so keep them out. */
-export function headerSafe (value: string): string {
+function headerSafe (value: string): string {
   return value.replace(/[^\t\x20-\x7e\x80-\xff]/gu, (c) => [...Buffer.from(c, 'utf8')].map((b) => '%' + b.toString(16).padStart(2, '0').toUpperCase()).join(''))
 }
 
@@ -261,7 +261,7 @@ export function strMutation (): fc.Arbitrary<StrMutation> {
   )
 }
 
-export function refreshSpec (sources: PoolName[]): fc.Arbitrary<RefreshSpec> {
+function refreshSpec (sources: PoolName[]): fc.Arbitrary<RefreshSpec> {
   const mutation: fc.Arbitrary<RefreshMutation> = fc.oneof(
     { weight: 6, arbitrary: strMutation() },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('swapPart' as const), part: fc.constantFrom(0 as const, 1 as const, 2 as const), other: tokenRef(['victimRefresh', 'malloryRefresh']) }) },
@@ -277,9 +277,9 @@ export function refreshSpec (sources: PoolName[]): fc.Arbitrary<RefreshSpec> {
 }
 
 const ALGS = ['none', 'None', 'NONE', 'nOnE', 'HS256', 'HS384', 'HS512', 'RS256', 'ES256', 'EdDSA', 'PS256', 'ES512', 'hs256', '', null, 0, ['HS256'], {}] as const
-const KIDS = ['k-ed', 'k-es', 'k-old', 'k-unknown', '../../../../dev/null', '', null, 1, ['k-ed'], { $ne: null }, 'k-ed\u0000', '__proto__', 'constructor', 'toString', 'hasOwnProperty'] as const
+const KIDS = ['k-ed', 'k-es', 'k-old', 'k-unknown', '../../../dev/null', '', null, 1, ['k-ed'], { $ne: null }, 'k-ed\u0000', '__proto__', 'constructor', 'toString', 'hasOwnProperty'] as const
 
-export function tokenSpec (sources: PoolName[]): fc.Arbitrary<TokenSpec> {
+function tokenSpec (sources: PoolName[]): fc.Arbitrary<TokenSpec> {
   const setClaims = fc.dictionary(fc.constantFrom('sub', 'sid', 'roles', 'exp', 'iat', 'nbf', 'iss', 'aud', 'jti', 'admin', '__proto__'), claimValues, { maxKeys: 3 })
   const mutation: fc.Arbitrary<JwtMutation> = fc.oneof(
     { weight: 3, arbitrary: strMutation() },
@@ -392,7 +392,7 @@ const CONTENT_TYPES = [
   'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'multipart/form-data', 'application/octet-stream',
   '*/*', '', ';', '=', 'application/json; boundary="', 'application/json; charset=utf-8; charset=latin1', 'application/json, text/plain'
 ]
-export const contentTypeArb: fc.Arbitrary<string | null> = fc.oneof(
+const contentTypeArb: fc.Arbitrary<string | null> = fc.oneof(
   { weight: 4, arbitrary: fc.constant('application/json') },
   { weight: 4, arbitrary: fc.constantFrom(...CONTENT_TYPES) },
   { weight: 1, arbitrary: fc.string({ maxLength: 40 }).map(headerSafe) },
@@ -699,7 +699,7 @@ export function loginPair (request: InjectOptions): [unknown, unknown] | null {
 // ---------------------------------------------------------------- checks
 
 /** Each code of the plugin and the status it must come with. */
-export const CODE_STATUS: Record<string, number> = {
+const CODE_STATUS: Record<string, number> = {
   AUTH_INVALID_CREDENTIALS: 401,
   AUTH_TOO_MANY_ATTEMPTS: 429,
   AUTH_REFRESH_MISSING: 401,

@@ -1,5 +1,171 @@
 /**
- * A bounded HTTP load generator for the reliability tests.
+ * Load for the benchmarks and for the reliability tests, in one place: the refresh cookie they
+ * follow, the refresh chains they walk, the summaries they report.
+ *
+ * Two drivers, because the callers measure different things:
+ * - `runThroughput` (bench): autocannon in this process, 50 keep-alive connections with one
+ *   request in flight each, as many requests as the server answers; autocannon's histogram gives
+ *   the latencies. Dynamic requests use autocannon's `setupRequest`; the refresh chains also use
+ *   `onResponse` and the per-connection request context.
+ * - `runWorkers` (tests): a bounded number of users speaking real HTTP (global fetch), each
+ *   request recorded with its status, stable `code` and latency, so that a test can say which
+ *   request failed how, when Redis was down.
+ *
+ * Both walk refresh chains (refresh with the newest refresh cookie, take the next one from the
+ * 200's Set-Cookie) with one cookie parser; what ends a chain differs: the bench counts any other
+ * answer as a broken chain, the workers retry a 503 with the same cookie as a real client does.
+ */
+import { setTimeout as sleep } from 'node:timers/promises'
+import autocannon, { type AutocannonRequest, type AutocannonResult } from 'autocannon'
+import { REFRESH_COOKIE, setCookieValue } from './set-cookie.js'
+import { quantile, round } from './stats.js'
+
+// ------------------------------------------------------------------ throughput (autocannon), for the benchmarks
+
+export const CONNECTIONS = 50
+
+export type LoadSpec =
+  | { kind: 'get', path: string }
+  /** GET with `Authorization: Bearer`, round-robin over the tokens. */
+  | { kind: 'bearer', path: string, tokens: string[] }
+  /** GET with a `Cookie` header, round-robin over the cookies. */
+  | { kind: 'cookie', path: string, cookies: string[] }
+  /** POST /auth/refresh, each connection following its own rotation chain (see chainRequests). */
+  | { kind: 'chain', path: string, pool: TokenPool }
+  /** POST /auth/login as `${prefix}N` with `password`, N round-robin below `users`. */
+  | { kind: 'login', path: string, prefix: string, users: number, password: string }
+
+export interface LoadResult {
+  rps: number
+  /** ms */
+  p50: number
+  p99: number
+  total: number
+  errors: number
+  timeouts: number
+  non2xx: number
+  seconds: number
+  /** chain: responses that ended a chain (anything but 200 with a new refresh cookie) */
+  brokenChains?: number
+}
+
+/** Refresh tokens handed out to connections as they start a chain; each token is used once. */
+export class TokenPool {
+  #next = 0
+  constructor (readonly tokens: readonly string[]) {}
+  take (): string {
+    const token = this.tokens[this.#next++]
+    if (token === undefined) throw new Error(`the refresh token pool (${this.tokens.length}) is used up: mint more (BENCH_TOKENS)`)
+    return token
+  }
+
+  get used (): number { return this.#next }
+}
+
+/**
+ * autocannon resets the request context whenever a connection starts its `requests` list over,
+ * so the chain is a long list of the same step: the context (the chain's current token) lives
+ * as long as the connection walks the list, far longer than any run here. A new list, a new
+ * connection or a broken link starts a fresh chain from the pool.
+ */
+const CHAIN_STEPS = 10_000
+
+function chainRequests (path: string, pool: TokenPool, broken: { count: number }): AutocannonRequest[] {
+  const step: AutocannonRequest = {
+    method: 'POST',
+    path,
+    setupRequest (request, context) {
+      context.token ??= pool.take()
+      request.headers = { ...request.headers, cookie: `${REFRESH_COOKIE}=${context.token as string}` }
+      return request
+    },
+    onResponse (status, _body, context, headers) {
+      const next = status === 200 ? setCookieValue(header(headers, 'set-cookie'), REFRESH_COOKIE) : null
+      if (next === null) {
+        broken.count++
+        delete context.token
+      } else {
+        context.token = next
+      }
+    }
+  }
+  return Array.from({ length: CHAIN_STEPS }, () => step)
+}
+
+function header (headers: Record<string, string | string[]>, name: string): string | string[] | undefined {
+  for (const key of Object.keys(headers)) if (key.toLowerCase() === name) return headers[key]
+  return undefined
+}
+
+function roundRobin (values: readonly string[], apply: (request: AutocannonRequest, value: string) => void): AutocannonRequest['setupRequest'] {
+  let i = 0
+  return (request) => {
+    apply(request, values[i]!)
+    i = (i + 1) % values.length
+    return request
+  }
+}
+
+function requestsFor (spec: LoadSpec, broken: { count: number }): AutocannonRequest[] {
+  switch (spec.kind) {
+    case 'get':
+      return [{ method: 'GET', path: spec.path }]
+    case 'bearer':
+      return [{ method: 'GET', path: spec.path, setupRequest: roundRobin(spec.tokens, (request, token) => { request.headers = { ...request.headers, authorization: `Bearer ${token}` } }) }]
+    case 'cookie':
+      return [{ method: 'GET', path: spec.path, setupRequest: roundRobin(spec.cookies, (request, cookie) => { request.headers = { ...request.headers, cookie } }) }]
+    case 'chain':
+      return chainRequests(spec.path, spec.pool, broken)
+    case 'login': {
+      const names = Array.from({ length: spec.users }, (_, i) => `${spec.prefix}${i}`)
+      return [{
+        method: 'POST',
+        path: spec.path,
+        headers: { 'content-type': 'application/json' },
+        setupRequest: roundRobin(names, (request, username) => { request.body = JSON.stringify({ username, password: spec.password }) })
+      }]
+    }
+  }
+}
+
+/**
+ * Waits until the server has worked off what a finished run left in flight: one more request of
+ * the same kind. It queues behind them (argon2's thread pool is first come, first served), so a
+ * login run's 50 abandoned verifies do not eat into the next run's time.
+ */
+export async function drain (port: number, spec: LoadSpec): Promise<void> {
+  await autocannon({ url: `http://127.0.0.1:${port}`, connections: 1, amount: 1, timeout: 30, requests: requestsFor(spec, { count: 0 }) })
+}
+
+export async function runThroughput (port: number, spec: LoadSpec, seconds: number, connections = CONNECTIONS): Promise<LoadResult> {
+  const broken = { count: 0 }
+  const result: AutocannonResult = await autocannon({
+    url: `http://127.0.0.1:${port}`,
+    connections,
+    duration: seconds,
+    // Its stop flag is read once per sample: 100 ms samples end a run within 0.1 s of `duration`.
+    sampleInt: 100,
+    pipelining: 1,
+    timeout: 10,
+    requests: requestsFor(spec, broken)
+  })
+  return {
+    rps: result.requests.total / result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    total: result.requests.total,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    non2xx: result.non2xx,
+    seconds: result.duration,
+    ...(spec.kind === 'chain' && { brokenChains: broken.count })
+  }
+}
+
+// ------------------------------------------------------------------ workers (fetch), for the reliability tests
+
+/**
+ * Workers: a bounded HTTP load generator for the reliability tests.
  *
  * N workers, each one user with its own refresh cookie, speak real HTTP (global fetch, keep-alive)
  * to one or more app instances, taking turns between them, and record every response: status,
@@ -13,8 +179,6 @@
  * A login that succeeds starts a new chain; the previous one is kept "to verify" while its last
  * refresh was a 503, and is retried until it answers 200 (nothing lost) or 401 (lost).
  */
-import { setTimeout as sleep } from 'node:timers/promises'
-
 export type Op = 'login' | 'refresh' | 'me' | 'strict'
 
 export interface Sample {
@@ -79,17 +243,8 @@ export interface Credentials {
 interface Answer {
   sample: Sample
   body: Record<string, unknown> | null
-  refreshCookie: string | undefined
-}
-
-const COOKIE = 'refresh_token'
-
-function refreshCookieOf (setCookies: string[]): string | undefined {
-  for (const line of setCookies) {
-    const match = /^refresh_token=([^;]*)/.exec(line)
-    if (match !== null) return decodeURIComponent(match[1]!)
-  }
-  return undefined
+  /** the refresh cookie a response set, null when it set none (or cleared it) */
+  refreshCookie: string | null
 }
 
 /** One user's HTTP client: its cookie, its access token, its chains. */
@@ -122,7 +277,7 @@ export class HttpUser {
     let status: number
     let code: string | null = null
     let body: Record<string, unknown> | null = null
-    let refreshCookie: string | undefined
+    let refreshCookie: string | null = null
     try {
       const response = await fetch(this.bases[instance] + path, { ...init, signal: AbortSignal.timeout(this.hangMs) })
       const text = await response.text()
@@ -133,7 +288,7 @@ export class HttpUser {
         code = 'NOT_JSON'
       }
       if (status >= 400 && code === null) code = typeof body?.code === 'string' ? body.code : 'NO_CODE'
-      refreshCookie = refreshCookieOf(response.headers.getSetCookie())
+      refreshCookie = setCookieValue(response.headers.getSetCookie(), REFRESH_COOKIE)
     } catch (error) {
       const e = error as Error & { cause?: { code?: string } }
       if (e.name === 'TimeoutError' || e.name === 'AbortError') {
@@ -156,7 +311,7 @@ export class HttpUser {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(this.credentials)
     }, null)
-    if (answer.sample.status === 200 && answer.body !== null && answer.refreshCookie !== undefined) {
+    if (answer.sample.status === 200 && answer.body !== null && answer.refreshCookie !== null) {
       const sessionId = String(answer.body.sessionId)
       answer.sample.sessionId = sessionId
       if (this.current !== null) {
@@ -174,9 +329,9 @@ export class HttpUser {
   /** POST /auth/refresh with the chain's newest cookie (the current chain by default). */
   async refresh (chain: Chain | null = this.current, token: string | null = this.refreshToken): Promise<Sample | null> {
     if (chain === null || token === null || chain.lost !== null) return null
-    const answer = await this.#send('refresh', '/auth/refresh', { method: 'POST', headers: { cookie: `${COOKIE}=${token}` } }, chain.sessionId)
+    const answer = await this.#send('refresh', '/auth/refresh', { method: 'POST', headers: { cookie: `${REFRESH_COOKIE}=${token}` } }, chain.sessionId)
     const { status } = answer.sample
-    if (status === 200 && answer.body !== null && answer.refreshCookie !== undefined && answer.refreshCookie !== '') {
+    if (status === 200 && answer.body !== null && answer.refreshCookie !== null) {
       if (String(answer.body.sessionId) !== chain.sessionId) chain.wrongSession++
       if (chain.pending) chain.recoveredAfter503++
       chain.pending = false
@@ -243,14 +398,11 @@ export interface LoadOptions {
   random?: () => number
 }
 
-/** A seeded random source (mulberry32), so that runs are comparable. */
-export { mulberry32 as seededRandom } from './random.js'
-
 /**
  * Log every user in (retrying 503s until the deadline), then loop: refresh, GET /me, GET
  * /me/strict, sometimes log in again, until `until()` or `maxMs`. Resolves with the users.
  */
-export async function runLoad (options: LoadOptions): Promise<HttpUser[]> {
+export async function runWorkers (options: LoadOptions): Promise<HttpUser[]> {
   const { recorder, plan } = options
   const random = options.random ?? Math.random
   const deadline = Date.now() + options.maxMs
@@ -293,9 +445,9 @@ export interface LatencySummary {
 }
 
 export function latency (samples: readonly Sample[]): LatencySummary {
-  const ms = samples.map((s) => s.ms).sort((a, b) => a - b)
-  const at = (q: number): number => ms.length === 0 ? 0 : ms[Math.min(ms.length - 1, Math.floor(q * ms.length))]!
-  return { count: ms.length, p50: round(at(0.5)), p99: round(at(0.99)), max: round(ms.at(-1) ?? 0) }
+  const ms = samples.map((s) => s.ms)
+  const at = (q: number): number => ms.length === 0 ? 0 : quantile(ms, q)
+  return { count: ms.length, p50: round(at(0.5)), p99: round(at(0.99)), max: round(at(1)) }
 }
 
 /** `op status code` -> count, for a readable comment. */
@@ -306,11 +458,6 @@ export function tally (samples: readonly Sample[]): Record<string, number> {
     counts[key] = (counts[key] ?? 0) + 1
   }
   return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)))
-}
-
-export function round (n: number, digits = 0): number {
-  const f = 10 ** digits
-  return Math.round(n * f) / f
 }
 
 // ------------------------------------------------------------------ commands that outlive their request

@@ -1,5 +1,7 @@
-// Test harness: starts real, throw-away redis-server processes (standalone or
-// cluster) on free loopback ports, each with its own temp dir.
+// Redis process harness for the tests and the benchmarks: starts real, throw-away
+// redis-server processes (standalone or cluster) on free loopback ports, each with
+// its own temp dir. Admin commands (INFO, CLUSTER INFO, ROLE) go through ioredis;
+// `redis-cli --cluster create` assigns the slots.
 //
 // Safety rules baked in:
 // - never port 6379 (a shared Redis lives there), never a port this process
@@ -14,6 +16,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
+import { Redis } from 'ioredis'
 
 export interface RedisServer {
   readonly host: string
@@ -217,68 +220,32 @@ async function pickPort (withBus: boolean): Promise<number> {
   throw new Error('could not find a free loopback port for redis-server')
 }
 
-// ---------------------------------------------------------------- minimal RESP client
+// ---------------------------------------------------------------- admin commands
 
-type Resp = string | number | null | Error | Resp[]
-
-// Parses one RESP2 value from a latin1 string (1 char = 1 byte); undefined if incomplete.
-function parseResp (s: string, i: number): [Resp, number] | undefined {
-  const eol = s.indexOf('\r\n', i)
-  if (eol < 0) return undefined
-  const line = s.slice(i + 1, eol)
-  const next = eol + 2
-  switch (s[i]) {
-    case '+':
-      return [line, next]
-    case '-':
-      return [new Error(line), next]
-    case ':':
-      return [Number(line), next]
-    case '$': {
-      const n = Number(line)
-      if (n < 0) return [null, next]
-      return s.length < next + n + 2 ? undefined : [s.slice(next, next + n), next + n + 2]
-    }
-    case '*': {
-      const n = Number(line)
-      if (n < 0) return [null, next]
-      const out: Resp[] = []
-      let j = next
-      for (let k = 0; k < n; k++) {
-        const r = parseResp(s, j)
-        if (!r) return undefined
-        out.push(r[0])
-        j = r[1]
-      }
-      return [out, j]
-    }
-    default:
-      throw new Error(`unexpected RESP reply: ${JSON.stringify(s.slice(i, i + 40))}`)
-  }
-}
-
-// One command over a fresh socket: no client library, no reconnect logic, no leaks.
-function command (port: number, args: string[], timeoutMs = 1_000): Promise<Resp> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect({ host: HOST, port })
-    let buf = ''
-    sock.setTimeout(timeoutMs, () => sock.destroy(new Error(`timeout talking to ${HOST}:${port}`)))
-    sock.once('error', reject)
-    sock.once('close', () => reject(new Error(`connection to ${HOST}:${port} closed`)))
-    sock.on('data', (chunk: Buffer) => {
-      buf += chunk.toString('latin1')
-      try {
-        const r = parseResp(buf, 0)
-        if (!r) return
-        sock.destroy()
-        resolve(r[0])
-      } catch (err) {
-        sock.destroy()
-        reject(err)
-      }
-    })
-    sock.write(`*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join(''))
+/**
+ * One admin exchange over a fresh ioredis connection that never retries, never queues and is
+ * closed afterwards: a probe of a server that is still starting must fail fast, not reconnect.
+ */
+async function withAdminClient<T> (port: number, fn: (client: Redis) => Promise<T>, timeoutMs = 1_000): Promise<T> {
+  const client = new Redis({
+    host: HOST,
+    port,
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    enableOfflineQueue: false,
+    enableReadyCheck: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
   })
+  // connect() and the command reject with the failure; the event must not go unhandled
+  client.on('error', () => {})
+  try {
+    await client.connect()
+    return await fn(client)
+  } finally {
+    client.disconnect()
+  }
 }
 
 // ---------------------------------------------------------------- spawned server
@@ -432,7 +399,7 @@ class LocalRedis implements RedisServer {
       try {
         // Acts as PING, and the pid check proves the answer comes from *our*
         // process and not from someone else who won the race for the port.
-        const info = await command(this.port, ['INFO', 'server'], 500)
+        const info = await withAdminClient(this.port, (c) => c.info('server'), 500)
         if (typeof info === 'string' && info.match(/process_id:(\d+)/)?.[1] === String(child.pid)) return
       } catch {}
       await sleep(20)
@@ -528,7 +495,7 @@ const infoField = (info: string, field: string) => info.match(new RegExp(`^${fie
 
 // Why a node is not ready yet, or undefined when it is.
 async function nodeNotReady (node: LocalRedis, totalNodes: number, replicasPerMaster: number): Promise<string | undefined> {
-  const info = await command(node.port, ['CLUSTER', 'INFO'])
+  const info = await withAdminClient(node.port, (c) => c.cluster('INFO'))
   if (typeof info !== 'string') return `CLUSTER INFO replied ${String(info)}`
   const state = infoField(info, 'cluster_state')
   const slotsOk = infoField(info, 'cluster_slots_ok')
@@ -536,7 +503,7 @@ async function nodeNotReady (node: LocalRedis, totalNodes: number, replicasPerMa
   if (state !== 'ok' || slotsOk !== '16384' || known !== String(totalNodes)) {
     return `cluster_state:${state} cluster_slots_ok:${slotsOk} cluster_known_nodes:${known}`
   }
-  const role = await command(node.port, ['ROLE'])
+  const role = await withAdminClient(node.port, (c) => c.role())
   if (!Array.isArray(role)) return `ROLE replied ${String(role)}`
   if (role[0] === 'slave' && role[3] !== 'connected') return `replica link is ${String(role[3])}`
   if (role[0] === 'master' && Array.isArray(role[2]) && role[2].length !== replicasPerMaster) {
@@ -591,8 +558,8 @@ export async function startRedisCluster (options: StartRedisClusterOptions = {})
     }
 
     // redis-cli picks which nodes become masters: ask each node
-    const roles = await Promise.all(servers.map((s) => command(s.port, ['ROLE'])))
-    const isMaster = (i: number) => Array.isArray(roles[i]) && (roles[i] as Resp[])[0] === 'master'
+    const roles = await Promise.all(servers.map((s) => withAdminClient(s.port, (c) => c.role())))
+    const isMaster = (i: number) => Array.isArray(roles[i]) && roles[i]?.[0] === 'master'
     const masters = servers.filter((_, i) => isMaster(i))
     const replicas = servers.filter((_, i) => !isMaster(i))
     return {

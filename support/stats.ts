@@ -1,8 +1,8 @@
 /**
- * Small, dependency-free statistics for the timing tests: medians and quantiles, and the
- * Mann-Whitney U test (Wilcoxon rank-sum) with the normal approximation, tie correction and
- * continuity correction, which needs no assumption about the shape of latency distributions
- * (skewed, long-tailed, nothing like normal).
+ * Small, dependency-free statistics for the tests and the benchmarks: quantiles and medians, the
+ * spread of a benchmark's rounds, number formatting, and the Mann-Whitney U test (Wilcoxon
+ * rank-sum) with the normal approximation, tie correction and continuity correction, which needs
+ * no assumption about the shape of latency distributions (skewed, long-tailed, nothing like normal).
  */
 
 export function quantile (values: readonly number[], q: number): number {
@@ -15,6 +15,32 @@ export function quantile (values: readonly number[], q: number): number {
 }
 
 export const median = (values: readonly number[]): number => quantile(values, 0.5)
+
+export function round (n: number, digits = 0): number {
+  const f = 10 ** digits
+  return Math.round(n * f) / f
+}
+
+/** Median and range over a benchmark's rounds; values that are not finite (a failed round) are left out. */
+export interface Spread { median: number, min: number, max: number, n: number }
+
+export function spread (values: readonly number[]): Spread {
+  const finite = values.filter((v) => Number.isFinite(v))
+  if (finite.length === 0) return { median: Number.NaN, min: Number.NaN, max: Number.NaN, n: 0 }
+  return { median: median(finite), min: Math.min(...finite), max: Math.max(...finite), n: finite.length }
+}
+
+/** `12 345 [11 000–13 000]`, the range only when there is more than one value. */
+export function formatSpread (s: Spread, digits = 0, unit = ''): string {
+  const f = (v: number): string => formatNumber(v, digits) + unit
+  if (Number.isNaN(s.median)) return 'n/a'
+  return s.n > 1 ? `${f(s.median)} [${f(s.min)}–${f(s.max)}]` : f(s.median)
+}
+
+export function formatNumber (value: number, digits = 0): string {
+  if (!Number.isFinite(value)) return 'n/a'
+  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+}
 
 /**
  * erfc(x) with a fractional error below 1.2e-7 everywhere (Numerical Recipes' erfcc, a Chebyshev
@@ -30,7 +56,7 @@ export function erfc (x: number): number {
 }
 
 /** P(Z > z) for a standard normal Z. */
-export const normalUpperTail = (z: number): number => 0.5 * erfc(z / Math.SQRT2)
+const normalUpperTail = (z: number): number => 0.5 * erfc(z / Math.SQRT2)
 
 export interface MannWhitneyResult {
   /** U of the first sample: how many (a, b) pairs have a > b, ties counting one half. */
