@@ -2,7 +2,7 @@
  * fastify-refresh-sessions: options -> store -> access tokens -> decorators -> routes.
  */
 import fp from 'fastify-plugin'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { registerAccessTokens } from './access/access-token.js'
 import type { PluginContext } from './context.js'
 import { createAuthenticate, createAuthenticateSession, requireRoles } from './access/authenticate.js'
@@ -76,10 +76,11 @@ async function refreshSessions (fastify: FastifyInstance, userOptions: RefreshSe
   }
 }
 
-export default fp(refreshSessions, { fastify: '5.x', name: 'fastify-refresh-sessions' })
+const plugin: FastifyPluginAsync<RefreshSessionsOptions> = fp(refreshSessions, { fastify: '5.x', name: 'fastify-refresh-sessions' })
+export default plugin
 
 export type { RefreshSessionsOptions, AuthUserRecord, LoginUserRecord, LoginEvent, LoginFailedEvent, RefreshEvent, LogoutEvent, ReuseDetectedEvent, PasswordRehashEvent } from './options.js'
-export type { AuthUser, RefreshSessionsApi } from './types.js'
+export type { AuthUser, AuthUserClaims, RefreshSessionsApi, RefreshSessionsJWT, RequestUserTypes } from './types.js'
 export type { SessionStore, Session, RotateResult, SessionLimits, SessionMetadata } from './session/store.js'
 export type { AccessTokenClaims } from './access/access-token.js'
 export { MemoryStore } from './session/memory-store.js'
