@@ -2,7 +2,7 @@
  * fastify-refresh-sessions: options -> store -> access tokens -> decorators -> routes.
  */
 import fp from 'fastify-plugin'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { registerAccessTokens } from './access/access-token.js'
 import type { PluginContext } from './context.js'
 import { createAuthenticate, createAuthenticateSession, requireRoles } from './access/authenticate.js'
@@ -87,10 +87,11 @@ async function refreshSessions (fastify: FastifyInstance, userOptions: RefreshSe
   }
 }
 
-export default fp(refreshSessions, { fastify: '5.x', name: 'fastify-refresh-sessions' })
+const plugin: FastifyPluginAsync<RefreshSessionsOptions> = fp(refreshSessions, { fastify: '5.x', name: 'fastify-refresh-sessions' })
+export default plugin
 
 export type { RefreshSessionsOptions, AuthUserRecord, LoginUserRecord, LoginEvent, LoginFailedEvent, RefreshEvent, LogoutEvent, ReuseDetectedEvent, PasswordRehashEvent } from './options.js'
-export type { AuthUser, RefreshSessionsApi } from './types.js'
+export type { AuthUser, AuthUserClaims, RefreshSessionsApi, RefreshSessionsJWT, RequestUserTypes } from './types.js'
 export type { SessionStore, Session, SessionLimits, StoredMetadata, CreateInput, CreateResult, RotateInput, StoreRotateResult, RevokeBySecretInput, RevokeBySecretResult, RevocationWatcher, ReuseKind } from './session/store.js'
 export type { CreatedSession, RotateResult, RotateContext, RevokeByTokenResult, SessionMetadata } from './session/session-core.js'
 export { SessionCore } from './session/session-core.js'

@@ -2,9 +2,25 @@
  * Public types and the one declaration-merging block: `request.user`, the decorators and
  * `fastify.refreshSessions` for TypeScript users.
  */
+// @fastify/jwt's own `declare module 'fastify'` block is what puts `user` on FastifyRequest. Kept in
+// the emitted .d.ts (`preserve`), so the published declarations type request.user even when the app
+// never imports @fastify/jwt (an elided `import type {}` or the augmentation below do not load it).
+/// <reference types="@fastify/jwt" preserve="true" />
 import type { preHandlerAsyncHookHandler } from 'fastify'
 import type { SessionCore } from './session/session-core.js'
 import type { Session, SessionStore } from './session/store.js'
+
+/**
+ * The extra claims of an access token (what `findUser` / `loadUser` return under `claims`). Apps
+ * type theirs by declaration merging:
+ *
+ *     declare module 'fastify-refresh-sessions' {
+ *       interface AuthUserClaims { tenant?: string }
+ *     }
+ */
+export interface AuthUserClaims {
+  [claim: string]: unknown
+}
 
 /** What `authenticate` puts on `request.user`. */
 export interface AuthUser {
@@ -12,7 +28,7 @@ export interface AuthUser {
   sessionId: string
   roles: string[]
   /** Extra claims of the access token (everything but the registered and reserved ones). */
-  claims: Record<string, unknown>
+  claims: AuthUserClaims
 }
 
 /** `fastify.refreshSessions`: the programmatic API. */
@@ -42,10 +58,29 @@ declare module 'fastify' {
   }
 }
 
-// @fastify/jwt types `request.user` from this interface; we set it the same way, so an app that
-// also uses @fastify/jwt sees one consistent type.
+/**
+ * Every type `request.user` can hold in the app: this plugin's `AuthUser`, plus whatever the app
+ * adds for users it authenticates another way (its own @fastify/jwt tokens, API keys...):
+ *
+ *     declare module 'fastify-refresh-sessions' {
+ *       interface RequestUserTypes { apiKey: ApiKeyUser }
+ *     }
+ *
+ * `request.user` is then `AuthUser | ApiKeyUser`.
+ */
+export interface RequestUserTypes {
+  refreshSessions: AuthUser
+}
+
+/** What this plugin adds to @fastify/jwt's `FastifyJWT` (through `extends`, see below). */
+export interface RefreshSessionsJWT {
+  user: RequestUserTypes[keyof RequestUserTypes]
+}
+
+// @fastify/jwt types `request.user` as `FastifyJWT['user']`. Inherited rather than declared, so an
+// app that keeps its own `FastifyJWT { user: ... }` declaration overrides it instead of failing with
+// TS2717 ("Subsequent property declarations must have the same type"); its type must then accept
+// every RequestUserTypes member (TypeScript 7 checks that, TS2430).
 declare module '@fastify/jwt' {
-  interface FastifyJWT {
-    user: AuthUser
-  }
+  interface FastifyJWT extends RefreshSessionsJWT {}
 }

@@ -88,7 +88,10 @@ export class RefreshSessionsClient extends EventTarget {
     this.#autoRefresh = options.autoRefresh ?? false
     const name = options.name ?? 'fastify-refresh-sessions'
     this.#lockName = `${name}:refresh`
-    const crossTab = options.crossTab ?? (typeof BroadcastChannel === 'function' && typeof navigator !== 'undefined' && 'locks' in navigator)
+    // Not by default in Node: Node 24 has navigator.locks and BroadcastChannel too, and there every
+    // client in a process (often one per user) would adopt the others' tokens as if they were tabs.
+    const inNode = typeof globalThis.process?.versions?.node === 'string'
+    const crossTab = options.crossTab ?? (!inNode && typeof BroadcastChannel === 'function' && typeof navigator !== 'undefined' && 'locks' in navigator)
     this.#locks = crossTab && typeof navigator !== 'undefined' && 'locks' in navigator ? navigator.locks : null
     this.#channel = crossTab && typeof BroadcastChannel === 'function' ? new BroadcastChannel(name) : null
     this.#channel?.addEventListener('message', (event: MessageEvent<SharedToken | SharedLogout | SharedFailure>) => {
