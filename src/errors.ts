@@ -32,3 +32,5 @@ export class OptionsError extends createError('AUTH_INVALID_OPTION', 'fastify-re
 }
 /** A fault of ours or of the app's callbacks; never caused by what a client sends. Details go to the log only. */
 export const InternalError = createError('AUTH_INTERNAL_ERROR', 'Internal server error', 500)
+/** At registration: Redis may evict the store's keys (its maxmemory-policy is not noeviction). */
+export const RedisEvictionPolicyError = createError('AUTH_REDIS_EVICTION_POLICY', '%s', 500)

@@ -16,6 +16,7 @@ import { createPasswordHasher } from './password.js'
 import { authErrorHandler, authRoutes } from './http/routes/index.js'
 import { jwksRoute } from './http/routes/jwks.js'
 import { MemoryStore } from './session/memory-store.js'
+import { guardEvictionPolicy } from './redis/eviction-policy.js'
 import { RedisStore } from './redis/redis-store.js'
 import { SessionCore } from './session/session-core.js'
 import type { SessionStore } from './session/store.js'
@@ -32,6 +33,8 @@ async function refreshSessions (fastify: FastifyInstance, userOptions: RefreshSe
   let store: SessionStore
   let limiter: LoginLimiter | null = null
   if (redis !== undefined) {
+    const stopEvictionCheck = await guardEvictionPolicy(redis, { allow: options.allowRedisEviction, timeoutMs: options.commandTimeoutMs, log: fastify.log })
+    fastify.addHook('onClose', async () => { stopEvictionCheck() })
     store = new RedisStore({ redis, prefix: options.prefix, commandTimeoutMs: options.commandTimeoutMs, ...options.limits })
     if (options.loginLimits !== false) limiter = new RedisLoginLimiter({ redis, prefix: options.prefix, limits: options.loginLimits, commandTimeoutMs: options.commandTimeoutMs })
   } else {

@@ -33,6 +33,7 @@ const DecoratorName = Type.String({ pattern: '^[A-Za-z_$][A-Za-z0-9_$]*$', maxLe
 export const DataOptionsSchema = Type.Object({
   prefix: Type.Optional(Type.String({ maxLength: 64 })),
   commandTimeout: Type.Optional(Duration),
+  allowRedisEviction: Type.Optional(Type.Boolean()),
   routePrefix: Type.Optional(Type.String({ pattern: '^(/[^\\s?#]*)?$', maxLength: 256 })),
   routes: Type.Optional(Type.Object({
     login: Type.Optional(Path),
@@ -152,6 +153,7 @@ export function parseDuration (value: string | number): number {
 export interface ResolvedOptions {
   prefix: string
   commandTimeoutMs: number
+  allowRedisEviction: boolean
   routePrefix: string
   routes: { login: string, refresh: string, logout: string, logoutAll: string, sessions: string, jwks: string | false }
   accessToken: AccessTokenSettings
@@ -251,6 +253,7 @@ export function resolveOptions (options: RefreshSessionsOptions): ResolvedOption
   return {
     prefix,
     commandTimeoutMs,
+    allowRedisEviction: options.allowRedisEviction ?? false,
     routePrefix,
     routes: { ...DEFAULTS.routes, ...options.routes },
     accessToken: {

@@ -20,9 +20,9 @@ redis.defineCommand('probeOlder', { numberOfKeys: 0, lua: `${rules}\nreturn olde
 type Probe = (...args: Array<string | number | Buffer>) => Promise<unknown>
 const probe = redis as unknown as { probeExpiry: Probe, probeClassify: Probe, probeOlder: Probe }
 
-t.test('every session script runs the rules file first', async (t) => {
-  for (const file of ['create-3.lua', 'rotate-2.lua', 'revoke-by-secret-2.lua', 'revoke-2.lua', 'revoke-all-2.lua', 'list-2.lua', 'is-live-1.lua']) {
-    t.ok(scriptSource(file, { sessionRules: true }).lua.startsWith(SESSION_RULES), file)
+t.test('every session script runs the rules file', async (t) => {
+  for (const file of ['create-3.lua', 'rotate-3.lua', 'revoke-by-secret-2.lua', 'revoke-2.lua', 'revoke-all-3.lua', 'list-2.lua', 'is-live-1.lua']) {
+    t.ok(scriptSource(file, { sessionRules: true }).lua.includes(SESSION_RULES), file)
   }
 })
 

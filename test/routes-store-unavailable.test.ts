@@ -103,8 +103,8 @@ t.test('Redis hung (SIGSTOP): 503 after the command timeout, not a hang; SIGCONT
   process.kill(server.pid!, 'SIGCONT')
   const back = await eventually(() => app.inject({ method: 'POST', url: '/auth/refresh', cookies: { refresh_token: alice.refreshToken } }), 5000)
   t.equal(back.response.statusCode, 200, `refresh works after SIGCONT (${back.ms} ms)`)
-  // The timed-out rotation still ran once Redis woke up; its answer was lost. The grace window is
-  // what lets the client's retry with the same token converge instead of tripping reuse detection.
-  t.same((events.onRefresh as Array<{ grace: boolean }>).map((e) => e.grace), [true], 'the retry was a grace replay of the lost rotation')
+  // The timed-out rotation ran once Redis woke up, past its deadline: it wrote nothing, so the
+  // client's retry with the same token is a plain rotation, not a grace replay and not reuse.
+  t.same((events.onRefresh as Array<{ grace: boolean }>).map((e) => e.grace), [false], 'the retry rotated: the 503 changed nothing')
   t.equal(events.onReuseDetected, undefined)
 })

@@ -6,6 +6,8 @@
  * - in a browser, coordinates tabs: a Web Lock makes one tab refresh while the others wait, and a
  *   BroadcastChannel hands them its new access token, so N tabs make one refresh, not N;
  * - retries a request once after a refresh when the server refused its access token;
+ * - retries a refresh answered 503 (or lost to the network) with bounded, jittered backoff: the
+ *   server guarantees a 503 changed nothing, so the same refresh token is still the one to send;
  * - reports a lost session with a `session-lost` event.
  *
  * Self-contained on purpose (no imports): the demo serves it to browsers as is.
@@ -39,6 +41,12 @@ export interface ClientOptions {
   crossTab?: boolean
   /** Channel / lock name, to run several clients on one origin (default 'fastify-refresh-sessions'). */
   name?: string
+  /**
+   * A refresh answered 503 or lost to the network is retried up to `attempts` more times, after
+   * `baseDelayMs`, then twice that, and so on up to `maxDelayMs` (each jittered, and never sooner
+   * than a Retry-After header asks). Defaults: 3, 250, 4000. `{ attempts: 0 }` turns it off.
+   */
+  refreshRetry?: { attempts?: number, baseDelayMs?: number, maxDelayMs?: number }
 }
 
 export type SessionLostReason = 'refresh-failed' | 'logged-out' | 'reused'
@@ -64,6 +72,7 @@ export class RefreshSessionsClient extends EventTarget {
   readonly #channel: BroadcastChannel | null
   readonly #locks: LockManager | null
   readonly #autoRefresh: boolean
+  readonly #retry: { attempts: number, baseDelayMs: number, maxDelayMs: number }
   #timer: ReturnType<typeof setTimeout> | undefined
   #accessToken: string | null = null
   #expiresAt = 0
@@ -86,6 +95,7 @@ export class RefreshSessionsClient extends EventTarget {
     this.#refreshTokens = options.refreshTokenStore ?? { get: () => memory, set: (token) => { memory = token } }
     this.#clientId = options.clientId
     this.#autoRefresh = options.autoRefresh ?? false
+    this.#retry = { attempts: 3, baseDelayMs: 250, maxDelayMs: 4000, ...options.refreshRetry }
     const name = options.name ?? 'fastify-refresh-sessions'
     this.#lockName = `${name}:refresh`
     // Not by default in Node: Node 24 has navigator.locks and BroadcastChannel too, and there every
@@ -202,12 +212,21 @@ export class RefreshSessionsClient extends EventTarget {
       return null
     }
     const body = { ...(this.#transport === 'body' && { refreshToken: token }), ...(this.#clientId !== undefined && { clientId: this.#clientId }) }
-    let response: Response
-    try {
-      response = await this.#post('/refresh', Object.keys(body).length > 0 ? body : undefined)
-    } catch {
-      return null // network down: keep the session, the next call tries again
+    let response: Response | null = null
+    for (let attempt = 0; ; attempt++) {
+      try {
+        response = await this.#post('/refresh', Object.keys(body).length > 0 ? body : undefined)
+      } catch {
+        response = null // network down
+      }
+      if ((response === null || response.status === 503) && attempt < this.#retry.attempts) {
+        await sleep(this.#retryDelay(attempt, response))
+        continue
+      }
+      break
     }
+    // Still unavailable: keep the session, the next call tries again.
+    if (response === null || response.status === 503) return null
     if (response.ok) {
       const accepted = await response.json() as TokenResponse
       this.#accept(accepted)
@@ -218,6 +237,15 @@ export class RefreshSessionsClient extends EventTarget {
       this.#forget(code === 'AUTH_REFRESH_REUSED' ? 'reused' : 'refresh-failed', true)
     }
     return null
+  }
+
+  /** Exponential, capped, with equal jitter (so that clients refused together do not return together), and never before Retry-After. */
+  #retryDelay (attempt: number, response: Response | null): number {
+    const { baseDelayMs, maxDelayMs } = this.#retry
+    const backoff = Math.min(maxDelayMs, baseDelayMs * 2 ** attempt)
+    const jittered = backoff / 2 + Math.random() * (backoff / 2)
+    const retryAfter = Number(response?.headers.get('retry-after'))
+    return Number.isFinite(retryAfter) && retryAfter > 0 ? Math.max(jittered, Math.min(maxDelayMs, retryAfter * 1000)) : jittered
   }
 
   #accept (body: TokenResponse): void {
@@ -275,6 +303,10 @@ export class ClientError extends Error {
     const body = await response.json().catch(() => ({})) as { code?: string, message?: string }
     return new ClientError(response.status, body.code ?? 'UNKNOWN', body.message ?? response.statusText)
   }
+}
+
+async function sleep (ms: number): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, ms))
 }
 
 function withBearer (init: RequestInit, token: string | null): RequestInit {

@@ -1,7 +1,11 @@
 /**
  * Failed-login limits (SPEC 5): per username+ip and per ip, fixed windows, counting FAILURES
  * only; @fastify/rate-limit counts every request, so a user who logs in successfully ten times
- * would lock themselves out. A success forgets the username+ip failures, not the ip's.
+ * would lock themselves out. A success gives back its own attempt and nothing else: failures
+ * stay counted until their window ends, so that no account's success can reset the failures
+ * counted against another (the counter is shared by every case and Unicode-compatibility
+ * spelling of a name: `ALICE`, `ａｌｉｃｅ` and `alice` are one counter, and logging in as a
+ * registered `ALICE` must not clear the guesses against `alice`).
  *
  * Reservation, not check-then-count: an attempt is counted (as if it failed) in the same atomic
  * step that admits it, and a success gives it back. With a separate check before the password
@@ -34,8 +38,8 @@ export interface LoginLimiter {
    */
   reserve: (username: string, ip: string) => Promise<number>
   /**
-   * The admitted attempt succeeded: forget the username+ip count, and give this attempt back to
-   * the ip's count (never below 0; the ip's other failures stay counted). One round trip.
+   * The admitted attempt succeeded: give this one attempt back to both counts (never below 0);
+   * every other failure stays counted until its window ends. One round trip.
    */
   release: (username: string, ip: string) => Promise<void>
   close: () => Promise<void>

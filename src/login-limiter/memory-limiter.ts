@@ -62,13 +62,14 @@ export class MemoryLoginLimiter implements LoginLimiter {
   }
 
   async release (username: string, ip: string): Promise<void> {
-    const [[ipKey], [userKey]] = this.#keys(username, ip)
-    this.#windows.delete(userKey)
-    const window = this.#live(ipKey, performance.now())
-    if (window === undefined) return
-    // A counter that reaches 0 goes, as the Redis one does.
-    if (window.count <= 1) this.#windows.delete(ipKey)
-    else window.count--
+    const now = performance.now()
+    for (const [key] of this.#keys(username, ip)) {
+      const window = this.#live(key, now)
+      if (window === undefined) continue
+      // A counter that reaches 0 goes, as the Redis one does.
+      if (window.count <= 1) this.#windows.delete(key)
+      else window.count--
+    }
   }
 
   async close (): Promise<void> {

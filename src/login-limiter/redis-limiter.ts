@@ -12,14 +12,16 @@ import type { Cluster, Redis, Result } from 'ioredis'
 import { attemptIds, validateLoginLimits } from './limiter.js'
 import type { LoginLimiter, LoginLimits } from './limiter.js'
 import { failFast, validateCommandTimeout } from '../redis/fail-fast.js'
+import { StoreUnavailableError } from '../errors.js'
 import { DEFAULTS } from '../defaults.js'
 import { loginKeys, validatePrefix } from '../redis/keys.js'
 import { defineScripts, scriptSource } from '../redis/scripts.js'
+import { WriteDeadlines } from '../redis/write-deadline.js'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    refreshSessionsLoginReserve (ipKey: string, userKey: string, ipMax: number, userMax: number, ipWindowMs: number, userWindowMs: number): Result<number, Context>
-    refreshSessionsLoginRelease (ipKey: string, userKey: string): Result<number, Context>
+    refreshSessionsLoginReserve (ipKey: string, userKey: string, now: string, deadline: string, ipMax: number, userMax: number, ipWindowMs: number, userWindowMs: number): Result<number | 'late', Context>
+    refreshSessionsLoginRelease (ipKey: string, userKey: string, now: string, deadline: string): Result<number | 'late', Context>
   }
 }
 
@@ -42,28 +44,38 @@ export class RedisLoginLimiter implements LoginLimiter {
   readonly #prefix: string
   readonly #limits: LoginLimits
   readonly #timeoutMs: number
+  readonly #deadlines: WriteDeadlines
 
   constructor (options: RedisLoginLimiterOptions) {
     this.#redis = options.redis
     this.#prefix = validatePrefix(options.prefix ?? DEFAULTS.prefix)
     this.#limits = validateLoginLimits(options.limits)
     this.#timeoutMs = validateCommandTimeout(options.commandTimeoutMs)
+    this.#deadlines = new WriteDeadlines(this.#redis, this.#timeoutMs)
     defineScripts(this.#redis, SCRIPTS)
   }
 
   async reserve (username: string, ip: string): Promise<number> {
     const [ipKey, userKey] = this.#keys(username, ip)
     const { perIp, perUserIp } = this.#limits
-    return await failFast(this.#redis, this.#timeoutMs, () => this.#redis.refreshSessionsLoginReserve(ipKey, userKey, perIp.max, perUserIp.max, perIp.windowMs, perUserIp.windowMs))
+    return await this.#write(() => this.#redis.refreshSessionsLoginReserve(ipKey, userKey, '', this.#deadlines.deadline(), perIp.max, perUserIp.max, perIp.windowMs, perUserIp.windowMs))
   }
 
   async release (username: string, ip: string): Promise<void> {
     const [ipKey, userKey] = this.#keys(username, ip)
-    await failFast(this.#redis, this.#timeoutMs, () => this.#redis.refreshSessionsLoginRelease(ipKey, userKey))
+    await this.#write(() => this.#redis.refreshSessionsLoginRelease(ipKey, userKey, '', this.#deadlines.deadline()))
   }
 
   async close (): Promise<void> {
-    // The Redis client belongs to the caller: closing it is theirs to do.
+    // Our timer only: the Redis client belongs to the caller, closing it is theirs to do.
+    this.#deadlines.close()
+  }
+
+  /** A script that answers 'late' counted nothing (see redis/write-deadline.ts). */
+  async #write (command: () => Promise<number | 'late'>): Promise<number> {
+    const reply = await failFast(this.#redis, this.#timeoutMs, command)
+    if (reply === 'late') throw new StoreUnavailableError({ cause: new Error('the command reached redis after its deadline and wrote nothing') })
+    return reply
   }
 
   #keys (username: string, ip: string): [ipKey: string, userKey: string] {

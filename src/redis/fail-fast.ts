@@ -15,7 +15,10 @@ export async function failFast<T> (redis: Redis | Cluster, timeoutMs: number, co
   if (DOWN_STATES.has(redis.status)) throw new StoreUnavailableError({ cause: new Error(`redis is ${redis.status}`) })
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new StoreUnavailableError({ cause: new Error(`redis did not answer within ${timeoutMs} ms`) })), timeoutMs)
+    // Timers run before I/O in Node's loop: after a stall both may be due at once. Giving up one
+    // turn later lets an answer that has already arrived win, so a write that happened (see
+    // write-deadline.ts) is never answered 503.
+    timer = setTimeout(() => setImmediate(() => reject(new StoreUnavailableError({ cause: new Error(`redis did not answer within ${timeoutMs} ms`) }))), timeoutMs)
   })
   try {
     return await Promise.race([command(), timeout])

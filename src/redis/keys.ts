@@ -4,6 +4,7 @@
  *
  *   <prefix>{<b64url userId>}:sessions        sorted set: session id -> expiresAt (ms)
  *   <prefix>{<b64url userId>}:s:<sessionId>   string: the session record (see lua/README.md)
+ *   <prefix>{<b64url userId>}:revoked         string: `<ms>:<kept session id>` of the last revoke-all
  *   <prefix>revoked                           pub/sub channel: revoked session ids
  *   <prefix>login:{<ip id>}:ip                failed logins from the ip
  *   <prefix>login:{<ip id>}:u:<user digest>   failed logins for the username from the ip
@@ -15,6 +16,8 @@
 
 export interface SessionKeys {
   index: string
+  /** When the user's last revoke-all happened, and which session it kept: see lua/revoke-all-3.lua. */
+  revokedMark: string
   /** A session's record key is this base followed by its id. */
   sessionBase: string
 }
@@ -29,7 +32,7 @@ export function validatePrefix (prefix: unknown): string {
 /** base64url never contains braces, so any user id makes a valid hash tag. */
 export function sessionKeys (prefix: string, userId: string): SessionKeys {
   const base = `${prefix}{${Buffer.from(userId, 'utf8').toString('base64url')}}:`
-  return { index: base + 'sessions', sessionBase: base + 's:' }
+  return { index: base + 'sessions', revokedMark: base + 'revoked', sessionBase: base + 's:' }
 }
 
 export function revocationChannel (prefix: string): string {

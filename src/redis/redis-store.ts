@@ -7,20 +7,22 @@ import type { Cluster, Redis, Result } from 'ioredis'
 import { FINGERPRINT_BYTES, OLDER_SECRETS_REMEMBERED } from '../session/retired-secrets.js'
 import { INDEX_LINGER_MS, validateLimits } from '../session/session-ttl.js'
 import type { CreateInput, CreateResult, RevocationWatcher, RevokeBySecretInput, RevokeBySecretResult, RotateInput, Session, SessionLimits, SessionStore, StoreRotateResult } from '../session/store.js'
+import { StoreUnavailableError } from '../errors.js'
 import { DEFAULTS } from '../defaults.js'
 import { failFast } from './fail-fast.js'
 import { revocationChannel, sessionKeys, validatePrefix } from './keys.js'
 import { defineScripts, scriptSource } from './scripts.js'
+import { WriteDeadlines } from './write-deadline.js'
 
 type Arg = string | Buffer | number
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    refreshSessionsCreate (index: string, session: string, sessionBase: string, ...args: Arg[]): Result<Array<number | string>, Context>
-    refreshSessionsRotateBuffer (index: string, session: string, ...args: Arg[]): Result<Array<number | Buffer>, Context>
-    refreshSessionsRevokeBySecret (index: string, session: string, ...args: Arg[]): Result<number, Context>
-    refreshSessionsRevoke (index: string, session: string, now: string, sessionId: string, channel: string): Result<number, Context>
-    refreshSessionsRevokeAll (index: string, sessionBase: string, now: string, except: string, channel: string): Result<number, Context>
+    refreshSessionsCreate (index: string, session: string, sessionBase: string, ...args: Arg[]): Result<Array<number | string> | 'late', Context>
+    refreshSessionsRotateBuffer (index: string, session: string, revokedMark: string, ...args: Arg[]): Result<Array<number | Buffer> | Buffer, Context>
+    refreshSessionsRevokeBySecret (index: string, session: string, ...args: Arg[]): Result<number | 'late', Context>
+    refreshSessionsRevoke (index: string, session: string, now: string, deadline: string, sessionId: string, channel: string): Result<number | 'late', Context>
+    refreshSessionsRevokeAll (index: string, sessionBase: string, revokedMark: string, now: string, deadline: string, except: string, channel: string, absoluteTtlMs: number): Result<number | 'late', Context>
     refreshSessionsList (index: string, sessionBase: string, now: string, idleTtlMs: number, absoluteTtlMs: number): Result<Array<number | string>, Context>
     refreshSessionsIsLive (session: string, now: string): Result<number, Context>
   }
@@ -28,10 +30,10 @@ declare module 'ioredis' {
 
 const SCRIPTS = {
   refreshSessionsCreate: scriptSource('create-3.lua', { sessionRules: true }),
-  refreshSessionsRotate: scriptSource('rotate-2.lua', { sessionRules: true }),
+  refreshSessionsRotate: scriptSource('rotate-3.lua', { sessionRules: true }),
   refreshSessionsRevokeBySecret: scriptSource('revoke-by-secret-2.lua', { sessionRules: true }),
   refreshSessionsRevoke: scriptSource('revoke-2.lua', { sessionRules: true }),
-  refreshSessionsRevokeAll: scriptSource('revoke-all-2.lua', { sessionRules: true }),
+  refreshSessionsRevokeAll: scriptSource('revoke-all-3.lua', { sessionRules: true }),
   refreshSessionsList: scriptSource('list-2.lua', { sessionRules: true }),
   refreshSessionsIsLive: scriptSource('is-live-1.lua', { sessionRules: true })
 }
@@ -56,6 +58,7 @@ export class RedisStore implements SessionStore {
   /** '' when revocations are not announced. */
   readonly #channel: string
   readonly #clock: (() => number) | undefined
+  readonly #deadlines: WriteDeadlines
 
   constructor (options: RedisStoreOptions) {
     this.#redis = options.redis
@@ -64,14 +67,15 @@ export class RedisStore implements SessionStore {
     this.#timeoutMs = options.commandTimeoutMs ?? DEFAULTS.commandTimeoutMs
     this.#channel = options.revocationChannel === false ? '' : (options.revocationChannel ?? revocationChannel(this.#prefix))
     this.#clock = options.clock
+    this.#deadlines = new WriteDeadlines(this.#redis, this.#timeoutMs, options.clock)
     defineScripts(this.#redis, SCRIPTS)
   }
 
   async create ({ userId, sessionId, secretHash, metadata }: CreateInput): Promise<CreateResult> {
     const keys = sessionKeys(this.#prefix, userId)
     const { userAgent, ip, clientId, data } = metadata
-    const [createdAt, expiresAt, ...evicted] = await this.#call(() => this.#redis.refreshSessionsCreate(
-      keys.index, keys.sessionBase + sessionId, keys.sessionBase, this.#now(), sessionId, secretHash,
+    const [createdAt, expiresAt, ...evicted] = await this.#write(() => this.#redis.refreshSessionsCreate(
+      keys.index, keys.sessionBase + sessionId, keys.sessionBase, this.#now(), this.#deadlines.deadline(), sessionId, secretHash,
       this.limits.idleTtlMs, this.limits.absoluteTtlMs, this.limits.maxSessionsPerUser,
       userAgent, ip, clientId, data, INDEX_LINGER_MS, this.#channel
     ))
@@ -84,8 +88,8 @@ export class RedisStore implements SessionStore {
   async rotate (input: RotateInput): Promise<StoreRotateResult> {
     const { userId, sessionId } = input
     const keys = sessionKeys(this.#prefix, userId)
-    const reply = await this.#call(() => this.#redis.refreshSessionsRotateBuffer(
-      keys.index, keys.sessionBase + sessionId, this.#now(), sessionId, input.presentedHash, input.successorHash,
+    const reply = await this.#write(() => this.#redis.refreshSessionsRotateBuffer(
+      keys.index, keys.sessionBase + sessionId, keys.revokedMark, this.#now(), this.#deadlines.deadline(), sessionId, input.presentedHash, input.successorHash,
       input.sealedSuccessor, this.limits.idleTtlMs, this.limits.absoluteTtlMs, this.limits.reuseGraceMs,
       input.clientId, FINGERPRINT_BYTES, OLDER_SECRETS_REMEMBERED, INDEX_LINGER_MS, this.#channel
     ))
@@ -108,20 +112,20 @@ export class RedisStore implements SessionStore {
 
   async revokeBySecret ({ userId, sessionId, presentedHash }: RevokeBySecretInput): Promise<RevokeBySecretResult> {
     const keys = sessionKeys(this.#prefix, userId)
-    const result = await this.#call(() => this.#redis.refreshSessionsRevokeBySecret(
-      keys.index, keys.sessionBase + sessionId, this.#now(), sessionId, presentedHash, FINGERPRINT_BYTES, this.#channel
+    const result = await this.#write(() => this.#redis.refreshSessionsRevokeBySecret(
+      keys.index, keys.sessionBase + sessionId, this.#now(), this.#deadlines.deadline(), sessionId, presentedHash, FINGERPRINT_BYTES, this.#channel
     ))
     return result === 1 ? 'revoked' : result === 0 ? 'missing' : 'invalid'
   }
 
   async revoke (userId: string, sessionId: string): Promise<boolean> {
     const keys = sessionKeys(this.#prefix, userId)
-    return await this.#call(() => this.#redis.refreshSessionsRevoke(keys.index, keys.sessionBase + sessionId, this.#now(), sessionId, this.#channel)) === 1
+    return await this.#write(() => this.#redis.refreshSessionsRevoke(keys.index, keys.sessionBase + sessionId, this.#now(), this.#deadlines.deadline(), sessionId, this.#channel)) === 1
   }
 
   async revokeAll (userId: string, exceptSessionId: string | null): Promise<number> {
     const keys = sessionKeys(this.#prefix, userId)
-    return await this.#call(() => this.#redis.refreshSessionsRevokeAll(keys.index, keys.sessionBase, this.#now(), exceptSessionId ?? '', this.#channel))
+    return await this.#write(() => this.#redis.refreshSessionsRevokeAll(keys.index, keys.sessionBase, keys.revokedMark, this.#now(), this.#deadlines.deadline(), exceptSessionId ?? '', this.#channel, this.limits.absoluteTtlMs))
   }
 
   async list (userId: string): Promise<Session[]> {
@@ -146,7 +150,9 @@ export class RedisStore implements SessionStore {
     const channel = this.#channel
     const subscriber = this.#redis.duplicate()
     subscriber.on('message', (from: string, message: string) => {
-      if (from === channel) watcher.revoked(message.split(','))
+      if (from !== channel) return
+      const separator = message.indexOf(':')
+      watcher.revoked(message.slice(separator + 1).split(','), Number(message.slice(0, separator)))
     })
     // (Re)subscribe on every ready: only once SUBSCRIBE has answered are announcements received.
     subscriber.on('ready', () => {
@@ -160,8 +166,14 @@ export class RedisStore implements SessionStore {
     }
   }
 
+  /** Measure Redis' clock against ours now (also done at start, on every reconnect and every minute). */
+  async measureClock (): Promise<void> {
+    await this.#call(() => this.#deadlines.measure())
+  }
+
   async close (): Promise<void> {
-    // The Redis client belongs to the caller: closing it is theirs to do.
+    // Our timer only: the Redis client belongs to the caller, closing it is theirs to do.
+    this.#deadlines.close()
   }
 
   /** '' lets the scripts read Redis TIME. */
@@ -172,6 +184,15 @@ export class RedisStore implements SessionStore {
   /** One Redis call, failing fast: see fail-fast.ts. */
   async #call<T> (command: () => Promise<T>): Promise<T> {
     return await failFast(this.#redis, this.#timeoutMs, command)
+  }
+
+  /** A write script: one that answers 'late' wrote nothing, and the caller gets the 503 it would have had. */
+  async #write<T> (command: () => Promise<T | 'late' | Buffer>): Promise<T> {
+    const reply = await this.#call(command)
+    if (reply === 'late' || (Buffer.isBuffer(reply) && reply.toString() === 'late')) {
+      throw new StoreUnavailableError({ cause: new Error('the command reached redis after its deadline and wrote nothing') })
+    }
+    return reply as T
   }
 }
 

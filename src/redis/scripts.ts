@@ -1,7 +1,8 @@
 /**
  * Loads the Lua scripts once per client with ioredis `defineCommand` (EVALSHA, EVAL on
- * NOSCRIPT). A script is `lua/<name>-<numKeys>.lua`; session scripts get `lua/session-rules.lua`
- * in front of them, so the rules they share are written once.
+ * NOSCRIPT). A script is `lua/<name>-<numKeys>.lua`; every script gets `lua/clock.lua` (time and
+ * write deadlines) in front of it, session scripts `lua/session-rules.lua` too, so the rules they
+ * share are written once.
  */
 import { readFileSync } from 'node:fs'
 import type { Cluster, Redis } from 'ioredis'
@@ -10,6 +11,7 @@ const read = (file: string): string => readFileSync(new URL(`./lua/${file}`, imp
 
 /** The rules the session scripts share; exported for the test that proves they agree with their TypeScript home. */
 export const SESSION_RULES = read('session-rules.lua')
+const CLOCK = read('clock.lua')
 
 export interface ScriptSource {
   lua: string
@@ -20,7 +22,8 @@ export function scriptSource (file: string, options: { sessionRules?: boolean } 
   const numberOfKeys = /-(\d+)\.lua$/.exec(file)
   if (numberOfKeys === null) throw new Error(`script file ${file} does not name its number of keys`)
   const body = read(file)
-  return { lua: options.sessionRules === true ? `${SESSION_RULES}\n${body}` : body, numberOfKeys: Number(numberOfKeys[1]) }
+  const preludes = options.sessionRules === true ? [CLOCK, SESSION_RULES] : [CLOCK]
+  return { lua: [...preludes, body].join('\n'), numberOfKeys: Number(numberOfKeys[1]) }
 }
 
 /** defineCommand is idempotent per name here: several stores and limiters may share one client. */

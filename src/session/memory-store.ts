@@ -193,7 +193,8 @@ export class MemoryStore implements SessionStore {
   }
 
   #announce (sessionIds: string[]): void {
-    for (const watcher of this.#watchers) watcher.revoked(sessionIds)
+    const now = this.#now()
+    for (const watcher of this.#watchers) watcher.revoked(sessionIds, now)
   }
 
   /** The user's sessions; undefined (and forgotten) once the index has expired, as its Redis key would. */

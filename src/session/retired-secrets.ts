@@ -1,6 +1,6 @@
 /**
  * What a presented secret is to its session, the rule behind rotation, grace, stale and reuse:
- * the one TypeScript home of it (MemoryStore applies it; `../redis/lua/rotate-2.lua` and
+ * the one TypeScript home of it (MemoryStore applies it; `../redis/lua/rotate-3.lua` and
  * `session-rules.lua` restate it for Redis, and test/store-differential.test.ts proves they agree).
  *
  * A session remembers the hash of its newest secret, the hash of the one the last rotation

@@ -93,7 +93,8 @@ export type RevokeBySecretResult = 'revoked' | 'invalid' | 'missing'
 
 /** Receives the session ids revoked by any instance, and whether the feed is currently complete. */
 export interface RevocationWatcher {
-  revoked (sessionIds: string[]): void
+  /** revokedAt: when the revoking operation ran (epoch ms, the store's clock). */
+  revoked (sessionIds: string[], revokedAt: number): void
   /** The feed is (again) receiving every announcement from now on. */
   ready (): void
   /** Announcements may be missed until the next ready(). */

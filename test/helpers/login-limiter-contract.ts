@@ -63,18 +63,16 @@ export function loginLimiterContract (t: Test, makeLimiters: MakeLimiters): void
     t.ok(await ipLimited.reserve('grace', ip2) > 0)
   })
 
-  t.test('a release (a success) forgets the username+ip count and gives back its own attempt to the ip, nothing more', async (t) => {
+  t.test('a release (a success) gives back its own attempt to both counts, and nothing more', async (t) => {
     const limiter = await one(limitsOf(3, 5))
     const ip = newIp()
     await admit(t, limiter, 2, 'alice', ip) // 2 failures
     await admit(t, limiter, 1, 'alice', ip) // the success...
-    await limiter.release('alice', ip) // ...gives its attempt back: the ip counts 2
-    await admit(t, limiter, 2, 'alice', ip) // 2 failures since the success (ip: 4)
-    t.equal(await limiter.reserve('alice', ip), 0, '2 failures since the success (4 in all) are under 3: admitted (ip: 5)')
-    t.ok(await limiter.reserve('dave', ip) > 0, 'the ip counted 5: the success reset only its own attempt')
-    await limiter.release('alice', ip) // that 3rd attempt succeeded: ip back to 4, alice forgotten
-    t.equal(await limiter.reserve('dave', ip), 0, 'the ip has room for exactly one more (5)')
-    t.ok(await limiter.reserve('erin', ip) > 0, 'and no more')
+    await limiter.release('alice', ip) // ...gives its attempt back: alice counts 2, the ip 2
+    t.equal(await limiter.reserve('alice', ip), 0, 'the two failures stay counted: one more is admitted (alice: 3)')
+    t.ok(await limiter.reserve('alice', ip) > 0, 'and then alice is at her max: the success did not clear her failures')
+    await admit(t, limiter, 2, 'dave', ip) // the ip: 5
+    t.ok(await limiter.reserve('erin', ip) > 0, 'the ip counted 5: the success gave back only its own attempt')
   })
 
   t.test('a release never takes the ip count below 0 and never lets in more than max', async (t) => {
@@ -166,8 +164,22 @@ export function loginLimiterContract (t: Test, makeLimiters: MakeLimiters): void
     await admit(t, limiter, 1, 'ALICE', ip)
     await admit(t, limiter, 1, 'ａｌｉｃｅ', ip) // fullwidth: NFKC makes it `alice`
     t.ok(await limiter.reserve('alice', ip) > 0)
-    await limiter.release('aLiCe', ip)
-    t.equal(await limiter.reserve('ALICE', ip), 0, 'a success under any spelling clears it')
+  })
+
+  t.test("no account's success resets the failures counted against another spelling of its name", async (t) => {
+    // The attack: register `ALICE` in a case-sensitive directory, guess `alice`, log in as
+    // `ALICE` to reset the counter, repeat. Each success gives back only its own attempt.
+    const limiter = await one(limitsOf(10, 1000))
+    const ip = newIp()
+    let guesses = 0
+    for (let round = 0; round < 20; round++) {
+      for (const spelling of ['ALICE', 'ａｌｉｃｅ', 'Alice']) {
+        if (await limiter.reserve(spelling, ip) !== 0) continue
+        await limiter.release(spelling, ip) // the attacker's own account logs in
+      }
+      while (await limiter.reserve('alice', ip) === 0) guesses++
+    }
+    t.equal(guesses, 10, 'exactly max guesses against alice in the window, however many successes of other spellings')
   })
 
   t.test('any username and ip content works and stays apart', async (t) => {

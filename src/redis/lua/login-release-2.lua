@@ -1,14 +1,21 @@
---[[ A reserved login attempt succeeded: forget the username+ip count, and give the attempt back
-to the ip's count (never below 0; a counter that reaches 0 is deleted, as it would be had it
-never been counted). The ip's other failures stay counted: a success does not reset them.
+--[[ A reserved login attempt succeeded: give this one attempt back to both counters (never below
+0; a counter that reaches 0 is deleted, as it would be had it never been counted). Failures
+stay counted until their window ends: a success never clears them, so no account's success can
+reset failures counted against another spelling of its name (`ALICE` against `alice`).
 KEYS[1] the ip's counter               KEYS[2] the username+ip counter (same hash tag)
-Reply: the ip's count after the release
+ARGV[1] now ms ('' = Redis TIME)       ARGV[2] deadline ms ('' = none)
+Reply: 'late' (nothing given back) after the deadline; else the ip's count after the release
 ]]
-redis.call('DEL', KEYS[2])
-local count = tonumber(redis.call('GET', KEYS[1]) or '0')
-if count <= 1 then
-  redis.call('DEL', KEYS[1])
-  return 0
+if isLate(nowMs(ARGV[1]), ARGV[2]) then return 'late' end
+local counts = {}
+for i = 1, 2 do
+  local count = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if count <= 1 then
+    redis.call('DEL', KEYS[i])
+    counts[i] = 0
+  else
+    -- DECR keeps the key's TTL: the window does not move.
+    counts[i] = redis.call('DECR', KEYS[i])
+  end
 end
--- DECR keeps the key's TTL: the window does not move.
-return redis.call('DECR', KEYS[1])
+return counts[1]

@@ -1,22 +1,24 @@
 --[[ Logout: revoke the session if the presented secret is its newest, its predecessor or one of
 its remembered older secrets (revoking is always the safe direction).
 KEYS[1] the user's session index      KEYS[2] the session record
-ARGV[1] now ms ('' = Redis TIME)      ARGV[2] session id
-ARGV[3] SHA-256 of the presented secret   ARGV[4] fingerprint bytes
-ARGV[5] revocation channel ('' = do not publish)
-Reply: 1 revoked, 0 no live session, -1 the secret is not one of this session's
+ARGV[1] now ms ('' = Redis TIME)      ARGV[2] deadline ms ('' = none)
+ARGV[3] session id
+ARGV[4] SHA-256 of the presented secret   ARGV[5] fingerprint bytes
+ARGV[6] revocation channel ('' = do not publish)
+Reply: 'late' (nothing written) after the deadline; else 1 revoked, 0 no live session, -1 the secret is not one of this session's
 ]]
 local now = nowMs(ARGV[1])
+if isLate(now, ARGV[2]) then return 'late' end
 local packed = redis.call('GET', KEYS[2])
 if not packed or not isLiveKey(KEYS[2], now) then
   if packed then redis.call('DEL', KEYS[2]) end
-  redis.call('ZREM', KEYS[1], ARGV[2])
+  redis.call('ZREM', KEYS[1], ARGV[3])
   return 0
 end
 local h, _, rotatedAt, p, _, older, _, _, _, _, previousRotatedAt = unpack(cmsgpack.unpack(packed))
 -- Any class but unknown is a secret of this session; the grace window does not matter here.
-if classifySecret(h, p, older, rotatedAt, previousRotatedAt or 0, ARGV[3], now, 0, tonumber(ARGV[4])) == 'unknown' then return -1 end
+if classifySecret(h, p, older, rotatedAt, previousRotatedAt or 0, ARGV[4], now, 0, tonumber(ARGV[5])) == 'unknown' then return -1 end
 redis.call('DEL', KEYS[2])
-redis.call('ZREM', KEYS[1], ARGV[2])
-if ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[5], ARGV[2]) end
+redis.call('ZREM', KEYS[1], ARGV[3])
+announce(ARGV[6], now, ARGV[3])
 return 1

@@ -2,18 +2,17 @@
 It restates, for Redis, rules whose home is TypeScript: the TTL rule of src/session/session-ttl.ts
 and the secret classification of src/session/retired-secrets.ts. test/lua-rules-agree.test.ts
 proves both sides agree; test/store-differential.test.ts proves the whole stores do.
-Every script takes ARGV[1] = the time in epoch ms ('' = Redis TIME, so that every app instance
-agrees on it; a test passes its controlled clock). Scripts decide expiry by this time, never by
-whether Redis has dropped a key yet.
+Scripts decide expiry by the time clock.lua gives them, never by whether Redis has dropped a key
+yet.
 ]]
-local function nowMs (override)
-  if override ~= '' then return tonumber(override) end
-  local time = redis.call('TIME')
-  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-end
 
 local function sessionExpiry (createdAt, lastUsedAt, idleTtl, absoluteTtl)
   return math.min(lastUsedAt + idleTtl, createdAt + absoluteTtl)
+end
+
+-- Revocations are announced as `<ms>:<id>,<id>...`, the time letting listeners measure the delay.
+local function announce (channel, now, ids)
+  if channel ~= '' then redis.call('PUBLISH', channel, now .. ':' .. ids) end
 end
 
 -- A record's PXAT is its session's expiry: PEXPIRETIME tells liveness without unpacking it.

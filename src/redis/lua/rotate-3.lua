@@ -2,24 +2,27 @@
 a refresh is one round trip and no interleaving of refresh, logout and revoke can leave a token
 that works after a revoke has answered.
 KEYS[1] the user's session index      KEYS[2] the session record
-ARGV[1] now ms ('' = Redis TIME)      ARGV[2] session id
-ARGV[3] SHA-256 of the presented secret
-ARGV[4] SHA-256 of the successor secret (kept only when rotating)
-ARGV[5] successor secret sealed under the presented one
-ARGV[6] idle ttl ms   ARGV[7] absolute ttl ms   ARGV[8] reuse grace ms
-ARGV[9] client id of the request ('' = none)
-ARGV[10] fingerprint bytes   ARGV[11] older fingerprints kept
-ARGV[12] how long the index outlives its newest session, ms
-ARGV[13] revocation channel ('' = do not publish)
-Reply:
+KEYS[3] the user's revoke-all mark (see revoke-all-3.lua)
+ARGV[1] now ms ('' = Redis TIME)      ARGV[2] deadline ms ('' = none)
+ARGV[3] session id
+ARGV[4] SHA-256 of the presented secret
+ARGV[5] SHA-256 of the successor secret (kept only when rotating)
+ARGV[6] successor secret sealed under the presented one
+ARGV[7] idle ttl ms   ARGV[8] absolute ttl ms   ARGV[9] reuse grace ms
+ARGV[10] client id of the request ('' = none)
+ARGV[11] fingerprint bytes   ARGV[12] older fingerprints kept
+ARGV[13] how long the index outlives its newest session, ms
+ARGV[14] revocation channel ('' = do not publish)
+Reply: 'late' (nothing written) after the deadline; else
   { 'rotated', createdAt, lastUsedAt, expiresAt, userAgent, ip, clientId, data }
   { 'grace',   createdAt, lastUsedAt, expiresAt, userAgent, ip, clientId, data, sealedSuccessor }
   { 'reused', 'predecessor' | 'older' }   (the session is gone)
   { 'stale' } | { 'invalid' } | { 'missing' } | { 'expired' }
 ]]
 local now = nowMs(ARGV[1])
-local index, key, sid, presented = KEYS[1], KEYS[2], ARGV[2], ARGV[3]
-local idle, absolute, grace, fpBytes = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[10])
+if isLate(now, ARGV[2]) then return 'late' end
+local index, key, sid, presented = KEYS[1], KEYS[2], ARGV[3], ARGV[4]
+local idle, absolute, grace, fpBytes = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[11])
 
 local packed = redis.call('GET', key)
 local h, createdAt, rotatedAt, p, sealed, older, ua, ip, cid, data, previousRotatedAt
@@ -30,6 +33,12 @@ if packed then
   local lastUsed = rotatedAt
   if lastUsed == 0 then lastUsed = createdAt end
   expiresAt = sessionExpiry(createdAt, lastUsed, idle, absolute)
+  -- Made before the user's last revoke-all and not kept by it: revoked, even if the index lost it.
+  local mark = redis.call('GET', KEYS[3])
+  if mark then
+    local markedAt, kept = string.match(mark, '^(%d+):(.*)$')
+    if createdAt < tonumber(markedAt) and sid ~= kept then expiresAt = 0 end
+  end
 end
 if not packed or expiresAt <= now then
   -- Gone or at its end: the index entry, while the index lives, tells expired from missing.
@@ -42,12 +51,12 @@ if not packed or expiresAt <= now then
   if ended then return { 'expired' } end
   return { 'missing' }
 end
-if cid ~= ARGV[9] then return { 'invalid' } end
+if cid ~= ARGV[10] then return { 'invalid' } end
 
 local function revokeAsReused (kind)
   redis.call('DEL', key)
   redis.call('ZREM', index, sid)
-  if ARGV[13] ~= '' then redis.call('PUBLISH', ARGV[13], sid) end
+  announce(ARGV[14], now, sid)
   return { 'reused', kind }
 end
 
@@ -55,15 +64,15 @@ local class = classifySecret(h, p, older, rotatedAt, previousRotatedAt, presente
 if class == 'newest' then
   -- The predecessor joins the older fingerprints; when it was retired is kept for 'stale'.
   if p ~= '' then
-    older = string.sub(string.sub(p, 1, fpBytes) .. older, 1, fpBytes * tonumber(ARGV[11]))
+    older = string.sub(string.sub(p, 1, fpBytes) .. older, 1, fpBytes * tonumber(ARGV[12]))
     previousRotatedAt = rotatedAt
   end
   local newExpiresAt = sessionExpiry(createdAt, now, idle, absolute)
-  redis.call('SET', key, cmsgpack.pack({ ARGV[4], createdAt, now, presented, ARGV[5], older, ua, ip, cid, data, previousRotatedAt }), 'PXAT', newExpiresAt)
+  redis.call('SET', key, cmsgpack.pack({ ARGV[5], createdAt, now, presented, ARGV[6], older, ua, ip, cid, data, previousRotatedAt }), 'PXAT', newExpiresAt)
   redis.call('ZADD', index, newExpiresAt, sid)
   -- The index lives as long as its latest session (+ linger). GT only ever extends it (Redis 7+);
   -- it treats a key without TTL as infinite, so such a key (re-created by ZADD) gets one plainly.
-  local indexExpiresAt = newExpiresAt + tonumber(ARGV[12])
+  local indexExpiresAt = newExpiresAt + tonumber(ARGV[13])
   if redis.call('PEXPIREAT', index, indexExpiresAt, 'GT') == 0 and redis.call('PTTL', index) == -1 then
     redis.call('PEXPIREAT', index, indexExpiresAt)
   end
