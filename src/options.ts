@@ -30,7 +30,7 @@ const Path = Type.String({ pattern: '^/[^\\s?#]*$', maxLength: 256 })
 /** A property name an app can write as `fastify.name`. */
 const DecoratorName = Type.String({ pattern: '^[A-Za-z_$][A-Za-z0-9_$]*$', maxLength: 64 })
 
-export const DataOptionsSchema = Type.Object({
+const DataOptionsSchema = Type.Object({
   prefix: Type.Optional(Type.String({ maxLength: 64 })),
   commandTimeout: Type.Optional(Duration),
   allowRedisEviction: Type.Optional(Type.Boolean()),

@@ -81,7 +81,7 @@ export const TokenResponse = Type.Object({
 })
 export type TokenResponse = Static<typeof TokenResponse>
 
-export const SessionView = Type.Object({
+const SessionView = Type.Object({
   id: Type.String(),
   createdAt: Type.String({ format: 'date-time' }),
   lastUsedAt: Type.String({ format: 'date-time' }),

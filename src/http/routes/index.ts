@@ -17,7 +17,7 @@ import { refreshRoute } from './refresh.js'
 import { sessionRoutes } from './sessions.js'
 
 /** Far above any legitimate login or refresh body; a 2 MB body is refused before it is parsed. */
-export const ROUTE_BODY_LIMIT = 16 * 1024
+const ROUTE_BODY_LIMIT = 16 * 1024
 
 export async function authRoutes (fastify: FastifyInstance, { context }: { context: PluginContext }): Promise<void> {
   if (!fastify.hasRequestDecorator('cookies')) await fastify.register(fastifyCookie)
