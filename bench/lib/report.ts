@@ -293,7 +293,7 @@ function renderRefreshCommands (report: Report, p3: Measurement[], line: (text?:
   for (const name of names) {
     const cs = spread(stats.map((s) => (s.commandstats[name] ?? 0) / Math.max(1, s.refreshes)))
     const sent = spread(stats.map((s) => (s.sent[name] ?? 0) / Math.max(1, s.refreshes)))
-    const what = name === 'evalsha' || name === 'eval' ? 'the rotate script: the one round trip' : ROTATE_SCRIPT_COMMANDS.has(name) ? 'inside rotate-2.lua' : 'another command'
+    const what = name === 'evalsha' || name === 'eval' ? 'the rotate script: the one round trip' : ROTATE_SCRIPT_COMMANDS.has(name) ? 'inside rotate-3.lua' : 'another command'
     line(`| ${name.toUpperCase()} | ${formatSpread(cs, 3)} | ${formatSpread(sent, 3)} | ${what} |`)
   }
   line()

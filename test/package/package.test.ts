@@ -11,7 +11,7 @@
 import t from 'tap'
 import axios from 'axios'
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -86,7 +86,9 @@ t.before(async () => {
 
 t.test('the tarball ships dist/ with declarations and Lua, LICENSE and README, and no source maps', async (t) => {
   const files = JSON.parse(readFileSync(path.join(scratch, 'files.json'), 'utf8')) as string[]
-  for (const file of ['package.json', 'LICENSE', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/types.d.ts', 'dist/client/index.js', 'dist/client/index.d.ts', 'dist/redis/lua/rotate-2.lua']) {
+  const lua = readdirSync(new URL('../../src/redis/lua/', import.meta.url)).filter((file) => file.endsWith('.lua')).map((file) => `dist/redis/lua/${file}`)
+  t.ok(lua.length > 5, `${lua.length} Lua scripts to ship`)
+  for (const file of ['package.json', 'LICENSE', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/types.d.ts', 'dist/client/index.js', 'dist/client/index.d.ts', ...lua]) {
     t.ok(files.includes(file), `ships ${file}`)
   }
   t.same(files.filter((file) => !file.startsWith('dist/') && !['package.json', 'LICENSE', 'README.md'].includes(file)), [], 'nothing outside dist/ but package.json, LICENSE and README.md')
