@@ -11,7 +11,9 @@ const CHILD_PROCESS_TESTS = new Set([
   // each bench scenario server is a child process that loads src/ through tsx
   'test/bench-smoke.test.ts',
   // runs tsc in a child process: nothing of src/ executes, and tsc's own run is not ours to count
-  'test/types.test.ts'
+  'test/types.test.ts',
+  // starts the demo (examples/tasks-api/server.ts, which loads src/ through tsx) as `npm run demo` does
+  'test/demo-logs.test.ts'
 ])
 
 export default function coverageMap (testFile) {

@@ -7,7 +7,11 @@ import type { DemoConfig } from './config.js'
 export function accessTokenKeys (config: DemoConfig, log: FastifyBaseLogger): Pick<RefreshSessionsOptions['accessToken'], 'secret' | 'keys'> {
   if (config.jwtAlg === 'HS256') {
     if (config.jwtSecret !== null) return { secret: config.jwtSecret }
-    log.warn('JWT_SECRET is not set: using a random secret, so tokens die with this process')
+    // A risk only when sessions outlive this process or are shared with others (Redis): on the
+    // in-memory store the sessions end with the process anyway, and the plugin warns about that.
+    const sharedStore = config.redisUrl !== null || config.redisClusterNodes !== null
+    if (sharedStore) log.warn('JWT_SECRET is not set: signing access tokens with a random secret of this process, so another process on the same Redis refuses them, and after a restart every client must refresh first: set JWT_SECRET (32 bytes or more) when you run more than one')
+    else log.info('JWT_SECRET is not set: signing access tokens with a random secret of this process (sessions are in memory and end with it too)')
     return { secret: randomBytes(32).toString('base64url') }
   }
   const pair = config.jwtAlg === 'EdDSA'

@@ -1,11 +1,18 @@
-/** `npm run demo`: the Tasks API on HOST:PORT. */
+/**
+ * `npm run demo`: the Tasks API on HOST:PORT. Logs are pretty on a terminal and JSON lines
+ * otherwise (see logging.ts); LOG_LEVEL sets the level (info).
+ */
 import { buildTasksApi } from './app.js'
 import { readConfig } from './config.js'
+import { demoLogging } from './logging.js'
 
 const config = readConfig()
-const { app } = await buildTasksApi(config, { logger: { level: process.env.LOG_LEVEL ?? 'info' } })
+const logging = await demoLogging({ level: process.env.LOG_LEVEL ?? 'info', pretty: process.stdout.isTTY === true })
+const { app } = await buildTasksApi(config, logging)
 const close = async (): Promise<void> => { await app.close(); process.exit(0) }
 process.once('SIGINT', close)
 process.once('SIGTERM', close)
 await app.listen({ host: config.host, port: config.port })
-console.log(`listening on http://${config.host}:${config.port}`)
+const address = app.server.address()
+const port = address !== null && typeof address === 'object' ? address.port : config.port
+app.log.info(`Tasks demo: open http://${config.host}:${port} (API documentation at /docs)`)

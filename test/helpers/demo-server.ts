@@ -2,8 +2,13 @@
  * The demo (examples/tasks-api) in-process on 127.0.0.1, on port 0 unless told, for the tests that
  * talk to it over real HTTP (the Node client, Chromium). It counts what reached the server:
  * every POST /auth/refresh, and a log of every request with its status.
+ *
+ * `spawnDemo` runs it as `npm run demo` does instead (examples/tasks-api/server.ts in its own
+ * process), for the tests of what a person sees on the console.
  */
+import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
 import { Writable } from 'node:stream'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { buildTasksApi } from '../../examples/tasks-api/app.js'
@@ -95,4 +100,74 @@ export async function startDemo (t: Teardownable, options: DemoServerOptions = {
     logs: () => [...lines],
     close
   }
+}
+
+export interface SpawnedDemo {
+  /** http://127.0.0.1:PORT, read from the demo's own log */
+  readonly url: string
+  /** Everything the process wrote to stdout so far, split into lines (ANSI colours kept). */
+  stdout (): string[]
+  stderr (): string
+  /** Waits (polling, up to `timeoutMs`) until a stdout line matches; returns it. */
+  waitForLine (pattern: RegExp, timeoutMs?: number): Promise<string>
+  /** SIGTERM to the process group we started; idempotent. */
+  stop (): Promise<void>
+}
+
+export interface SpawnDemoOptions {
+  /** The demo's environment besides PORT=0 and HOST=127.0.0.1. */
+  env?: Record<string, string>
+  /** Run under `script`, so the demo's stdout is a pseudo-terminal (as on a person's console). */
+  tty?: boolean
+  /** How long the demo may take to listen (default 120 s: argon2 seeds two users, tsx compiles). */
+  startTimeoutMs?: number
+}
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+// eslint-disable-next-line no-control-regex -- ANSI escapes start with ESC
+const ANSI = /\u001b\[[0-9;]*[A-Za-z]/g
+/** A line without its ANSI colours and carriage return. */
+export const plain = (line: string): string => line.replace(ANSI, '').replace(/\r$/, '')
+
+export async function spawnDemo (t: Teardownable, options: SpawnDemoOptions = {}): Promise<SpawnedDemo> {
+  // The demo runs as a user's plain Node with tsx: tap puts its loader hooks into NODE_OPTIONS.
+  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env, PORT: '0', HOST: '127.0.0.1' }
+  delete env.NODE_OPTIONS
+  delete env.LOG_LEVEL
+  const node = [process.execPath, '--import', import.meta.resolve('tsx/esm'), 'examples/tasks-api/server.ts']
+  const [command, args] = options.tty === true
+    ? ['script', ['-qfec', node.map((part) => `'${part}'`).join(' '), '/dev/null']] as const
+    : [node[0]!, node.slice(1)] as const
+  // detached: its own process group, so stop() reaches the demo under `script` too, and nothing else.
+  const child = spawn(command, [...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+  let out = ''
+  let err = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { out += chunk })
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { err += chunk })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  let stopped = false
+  const stop = async (): Promise<void> => {
+    if (stopped) return
+    stopped = true
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+      try { process.kill(-child.pid, 'SIGTERM') } catch {}
+      await exited
+    }
+  }
+  t.teardown(stop)
+
+  const stdout = (): string[] => out.split('\n').filter((line) => line.trim() !== '')
+  const waitForLine = async (pattern: RegExp, timeoutMs = 60_000): Promise<string> => {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const line = stdout().find((candidate) => pattern.test(plain(candidate)))
+      if (line !== undefined) return line
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the demo exited (${child.exitCode ?? child.signalCode}) before a line matched ${pattern}:\n${out}\n${err}`)
+      if (Date.now() > deadline) throw new Error(`no line matched ${pattern} within ${timeoutMs} ms:\n${out}\n${err}`)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  }
+  const listening = plain(await waitForLine(/Server listening at http:\/\/127\.0\.0\.1:\d+/, options.startTimeoutMs ?? 120_000))
+  const url = /(http:\/\/127\.0\.0\.1:\d+)/.exec(listening)![1]!
+  return { url, stdout, stderr: () => err, waitForLine, stop }
 }
