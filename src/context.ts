@@ -5,6 +5,7 @@ import type { LoginLimiter } from './login-limiter/limiter.js'
 import type { RefreshSessionsOptions, ResolvedOptions } from './options.js'
 import type { PasswordHasher } from './password.js'
 import type { SessionCore } from './session/session-core.js'
+import type { Telemetry } from './telemetry.js'
 
 /** The app's own functions from the options: findUser, loadUser and the on... event callbacks. */
 export type AppCallbacks = Pick<RefreshSessionsOptions, 'findUser' | 'loadUser' | 'verifyLegacyPassword' | 'onLogin' | 'onLoginFailed' | 'onRefresh' | 'onLogout' | 'onReuseDetected' | 'onPasswordRehash'>
@@ -17,4 +18,5 @@ export interface PluginContext {
   limiter: LoginLimiter | null
   callbacks: AppCallbacks
   authenticate: preHandlerAsyncHookHandler
+  telemetry: Telemetry
 }

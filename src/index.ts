@@ -21,6 +21,7 @@ import { RedisStore } from './redis/redis-store.js'
 import { SessionCore } from './session/session-core.js'
 import type { SessionStore } from './session/store.js'
 import type { RefreshSessionsApi } from './types.js'
+import { Telemetry } from './telemetry.js'
 
 async function refreshSessions (fastify: FastifyInstance, userOptions: RefreshSessionsOptions): Promise<void> {
   const options = resolveOptions(userOptions)
@@ -42,7 +43,10 @@ async function refreshSessions (fastify: FastifyInstance, userOptions: RefreshSe
     store = new MemoryStore(options.limits)
     if (options.loginLimits !== false) limiter = new MemoryLoginLimiter({ limits: options.loginLimits })
   }
-  const sessions = new SessionCore(store)
+  // Decided once, here: with no OpenTelemetry SDK installed the store and limiter are used unwrapped.
+  const telemetry = new Telemetry()
+  limiter = telemetry.observeLimiter(limiter, redis !== undefined)
+  const sessions = new SessionCore(telemetry.observeStore(store, redis !== undefined))
   fastify.addHook('onClose', async () => {
     // Our timers only: the Redis client is the app's to close.
     await sessions.close()
@@ -55,7 +59,7 @@ async function refreshSessions (fastify: FastifyInstance, userOptions: RefreshSe
   const revocations = store.watchRevocations === undefined ? null : new RevocationCache(options.accessToken.ttlSeconds * 1000)
   if (revocations !== null) {
     let stopWatching: (() => Promise<void>) | undefined
-    fastify.addHook('onReady', async () => { stopWatching = sessions.watchRevocations(revocations) ?? undefined })
+    fastify.addHook('onReady', async () => { stopWatching = sessions.watchRevocations(telemetry.observeRevocations(revocations)) ?? undefined })
     fastify.addHook('onClose', async () => {
       await stopWatching?.()
       revocations.close()
@@ -79,7 +83,7 @@ async function refreshSessions (fastify: FastifyInstance, userOptions: RefreshSe
     store
   } satisfies RefreshSessionsApi)
 
-  const context: PluginContext = { options, sessions, tokens, passwords, limiter, callbacks: userOptions, authenticate }
+  const context: PluginContext = { options, sessions, tokens, passwords, limiter, callbacks: userOptions, authenticate, telemetry }
   await fastify.register(authRoutes, { prefix: options.routePrefix, context })
   if (options.routes.jwks !== false) {
     const path = options.routes.jwks

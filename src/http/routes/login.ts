@@ -18,6 +18,7 @@ import { verifyLoginPassword } from '../verify-login-password.js'
 
 export function loginRoute (fastify: FastifyInstance, context: PluginContext): void {
   const { sessions, passwords, limiter, callbacks, options } = context
+  const telemetry = context.telemetry.login
 
   fastify.post<{ Body: LoginBody }>(options.routes.login, {
     schema: {
@@ -32,12 +33,13 @@ export function loginRoute (fastify: FastifyInstance, context: PluginContext): v
         503: STORE_UNAVAILABLE()
       }
     }
-  }, async function login (request, reply) {
+  }, telemetry.handler(async function login (request, reply) {
     const { username, password, clientId } = request.body
     const ip = request.ip
     const userAgent = request.headers['user-agent'] ?? null
     const failed = async (reason: LoginFailedEvent['reason']): Promise<void> => {
       await runCallback(request, 'onLoginFailed', callbacks.onLoginFailed, { username, ip, userAgent, reason })
+      telemetry.outcome(request, reason)
     }
 
     if (limiter !== null) {
@@ -82,6 +84,8 @@ export function loginRoute (fastify: FastifyInstance, context: PluginContext): v
       data: callbacks.loadUser === undefined ? encodeIdentity(identity) : null
     })
     await runCallback(request, 'onLogin', callbacks.onLogin, { userId, sessionId: session.id, ip, userAgent, clientId: clientId ?? null })
-    return issueTokens(reply, context, token, session, identity)
-  })
+    const body = issueTokens(reply, context, token, session, identity)
+    telemetry.outcome(request, 'success')
+    return body
+  }))
 }

@@ -9,11 +9,11 @@ import { ACCESS_TOKEN_REFUSED, bodyErrors, describe, errorResponse, header, NoCo
 import { carriedRefreshToken, refreshTokenInCookie } from '../refresh-token-source.js'
 
 export function logoutRoutes (fastify: FastifyInstance, context: PluginContext): void {
-  const { sessions, callbacks, options } = context
+  const { sessions, callbacks, options, telemetry } = context
   const cleared = options.transport !== 'body' ? header.setCookie('The refresh cookie, cleared (Max-Age=0)') : undefined
 
   fastify.post<{ Body: RefreshBody }>(options.routes.logout, {
-    preHandler: csrfGuard(options.allowedOrigins, refreshTokenInCookie(options)),
+    preHandler: telemetry.logout.guard(csrfGuard(options.allowedOrigins, refreshTokenInCookie(options))),
     schema: {
       ...describe('Log out: revoke the session of the refresh token; idempotent', { optionalBody: true }),
       body: RefreshBody,
@@ -25,23 +25,26 @@ export function logoutRoutes (fastify: FastifyInstance, context: PluginContext):
         503: STORE_UNAVAILABLE()
       }
     }
-  }, async function logout (request, reply) {
+  }, telemetry.logout.handler(async function logout (request, reply) {
     const carried = carriedRefreshToken(request, options)
     if (carried !== null) {
       const result = await sessions.revokeByToken(carried.token)
       if (result.outcome === 'revoked') {
         await runCallback(request, 'onLogout', callbacks.onLogout, { userId: result.userId, sessionId: result.sessionId, ip: request.ip, all: false })
       }
+      telemetry.logout.outcome(request, result.outcome)
+    } else {
+      telemetry.logout.outcome(request, 'missing-token')
     }
     clearRefreshCookie(reply, options)
     reply.code(204)
-  })
+  }))
 
   fastify.post(options.routes.logoutAll, {
     // A cookie-borne access token is attached by the browser itself: a cross-site text/plain POST
     // needs no preflight, so it gets the same origin check as the refresh cookie (after
     // authenticate, which knows where the token came from).
-    preHandler: [context.authenticate, csrfGuard(options.allowedOrigins, authenticatedByCookie)],
+    preHandler: [context.authenticate, telemetry.logoutAll.guard(csrfGuard(options.allowedOrigins, authenticatedByCookie))],
     schema: {
       ...describe('Log out everywhere: revoke every session of the user', { bearer: true }),
       response: {
@@ -52,10 +55,11 @@ export function logoutRoutes (fastify: FastifyInstance, context: PluginContext):
         503: STORE_UNAVAILABLE()
       }
     }
-  }, async function logoutAll (request, reply) {
+  }, telemetry.logoutAll.handler(async function logoutAll (request, reply) {
     await sessions.revokeAll(request.user.id)
     await runCallback(request, 'onLogout', callbacks.onLogout, { userId: request.user.id, sessionId: request.user.sessionId, ip: request.ip, all: true })
     clearRefreshCookie(reply, options)
     reply.code(204)
-  })
+    telemetry.logoutAll.outcome(request, 'revoked')
+  }))
 }

@@ -14,9 +14,10 @@ import { carriedRefreshToken, refreshTokenInCookie } from '../refresh-token-sour
 
 export function refreshRoute (fastify: FastifyInstance, context: PluginContext): void {
   const { sessions, callbacks, options } = context
+  const telemetry = context.telemetry.refresh
 
   fastify.post<{ Body: RefreshBody }>(options.routes.refresh, {
-    preHandler: csrfGuard(options.allowedOrigins, refreshTokenInCookie(options)),
+    preHandler: telemetry.guard(csrfGuard(options.allowedOrigins, refreshTokenInCookie(options))),
     schema: {
       ...describe('Exchange the refresh token for a new access token and a new refresh token', { optionalBody: true }),
       body: RefreshBody,
@@ -31,11 +32,12 @@ export function refreshRoute (fastify: FastifyInstance, context: PluginContext):
         503: STORE_UNAVAILABLE()
       }
     }
-  }, async function refresh (request, reply) {
+  }, telemetry.handler(async function refresh (request, reply) {
     const carried = carriedRefreshToken(request, options)
     // Every 401 from here clears the cookie: a dead token should not be sent again.
     if (carried === null) {
       clearRefreshCookie(reply, options)
+      telemetry.outcome(request, 'missing-token')
       throw new RefreshMissingError()
     }
     const ip = request.ip
@@ -45,12 +47,14 @@ export function refreshRoute (fastify: FastifyInstance, context: PluginContext):
     if (result.outcome === 'reused') {
       clearRefreshCookie(reply, options)
       await runCallback(request, 'onReuseDetected', callbacks.onReuseDetected, { userId: result.userId, sessionId: result.sessionId, ip, userAgent, reuse: result.reuse })
+      telemetry.outcome(request, 'reused')
       throw new RefreshReusedError()
     }
     if (result.outcome !== 'rotated' && result.outcome !== 'grace') {
       // A stale duplicate comes from a client that already holds a newer token: clearing the
       // (shared) cookie would log out the tab that got it.
       if (result.outcome !== 'stale') clearRefreshCookie(reply, options)
+      telemetry.outcome(request, result.outcome)
       throw new RefreshInvalidError()
     }
 
@@ -63,11 +67,14 @@ export function refreshRoute (fastify: FastifyInstance, context: PluginContext):
       if (user === null || user === undefined || user.disabled === true) {
         await sessions.revoke(session.userId, session.id)
         clearRefreshCookie(reply, options)
+        telemetry.outcome(request, 'disabled')
         throw new RefreshInvalidError()
       }
       identity = identityOf(user)
     }
     await runCallback(request, 'onRefresh', callbacks.onRefresh, { userId: session.userId, sessionId: session.id, ip, userAgent, grace: result.outcome === 'grace' })
-    return issueTokens(reply, context, result.token, session, identity)
-  })
+    const body = issueTokens(reply, context, result.token, session, identity)
+    telemetry.outcome(request, result.outcome)
+    return body
+  }))
 }

@@ -5,7 +5,7 @@ import { SessionNotFoundError } from '../../errors.js'
 import { ACCESS_TOKEN_REFUSED, bodyErrors, describe, documented, errorResponse, NoContent, SessionParams, SessionsResponse, STORE_UNAVAILABLE } from '../schemas.js'
 
 export function sessionRoutes (fastify: FastifyInstance, context: PluginContext): void {
-  const { sessions, options } = context
+  const { sessions, options, telemetry } = context
 
   fastify.get(options.routes.sessions, {
     preHandler: context.authenticate,
@@ -13,8 +13,9 @@ export function sessionRoutes (fastify: FastifyInstance, context: PluginContext)
       ...describe("List the user's live sessions, newest first", { bearer: true }),
       response: { 200: documented(SessionsResponse, "The user's live sessions, newest first"), 401: ACCESS_TOKEN_REFUSED(), 503: STORE_UNAVAILABLE() }
     }
-  }, async function listSessions (request): Promise<SessionsResponse> {
+  }, telemetry.listSessions.handler(async function listSessions (request): Promise<SessionsResponse> {
     const live = await sessions.list(request.user.id)
+    telemetry.listSessions.outcome(request, 'listed')
     return {
       sessions: live.map((session) => ({
         id: session.id,
@@ -26,7 +27,7 @@ export function sessionRoutes (fastify: FastifyInstance, context: PluginContext)
         current: session.id === request.user.sessionId
       }))
     }
-  })
+  }))
 
   fastify.delete<{ Params: SessionParams }>(`${options.routes.sessions}/:id`, {
     preHandler: context.authenticate,
@@ -41,9 +42,13 @@ export function sessionRoutes (fastify: FastifyInstance, context: PluginContext)
         503: STORE_UNAVAILABLE()
       }
     }
-  }, async function revokeSession (request, reply) {
+  }, telemetry.revokeSession.handler(async function revokeSession (request, reply) {
     // Revoke is keyed by the caller's own user id: another user's session id is simply not found.
-    if (!await sessions.revoke(request.user.id, request.params.id)) throw new SessionNotFoundError()
+    if (!await sessions.revoke(request.user.id, request.params.id)) {
+      telemetry.revokeSession.outcome(request, 'not-found')
+      throw new SessionNotFoundError()
+    }
+    telemetry.revokeSession.outcome(request, 'revoked')
     reply.code(204)
-  })
+  }))
 }
