@@ -7,6 +7,7 @@
  */
 import t, { type Test } from 'tap'
 import { AsyncLocalStorage } from 'node:async_hooks'
+import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { context, metrics, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type ContextManager } from '@opentelemetry/api'
 import { AggregationTemporality, DataPointType, MeterProvider, MetricReader, type MetricData } from '@opentelemetry/sdk-metrics'
@@ -338,6 +339,7 @@ t.test('store down: 503s counted per operation, with their latency; route spans 
 })
 
 t.test('instruments: names, units, scope', async (t) => {
+  t.equal(INSTRUMENTATION_VERSION, JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version, 'the scope carries the package version')
   const all = await collect()
   const units = Object.fromEntries(all.map((m) => [m.descriptor.name, m.descriptor.unit]))
   t.strictSame(units, {
