@@ -17,6 +17,8 @@ export const DEFAULTS = Object.freeze({
   routes: Object.freeze({ login: '/login', refresh: '/refresh', logout: '/logout', logoutAll: '/logout-all', sessions: '/sessions', jwks: '/.well-known/jwks.json' }),
   accessTokenTtlMs: 15 * MINUTE_MS,
   verifyCacheSize: 10_000,
+  /** Leeway for an access token's iat / nbf ahead of our clock. */
+  clockSkewMs: 30 * SECOND_MS,
   idleTtlMs: 7 * DAY_MS,
   absoluteTtlMs: 30 * DAY_MS,
   reuseGraceMs: 10 * SECOND_MS,

@@ -57,7 +57,8 @@ const DataOptionsSchema = Type.Object({
     audience: Type.Optional(Type.Union([Name, Type.Array(Name, { minItems: 1 })])),
     cookieName: Type.Optional(Name),
     /** At most what fast-jwt's cache (mnemonist) can allocate. */
-    verifyCacheSize: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 32 - 1 }))
+    verifyCacheSize: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 32 - 1 })),
+    clockSkew: Type.Optional(Duration)
   }, { additionalProperties: false }),
   refreshToken: Type.Optional(Type.Object({
     idleTtl: Type.Optional(Duration),
@@ -216,6 +217,9 @@ export function resolveOptions (options: RefreshSessionsOptions): ResolvedOption
   if (commandTimeoutMs < 1) throw new OptionsError('option commandTimeout must be at least 1ms')
   const ttlSeconds = Math.round(durationMs('accessToken.ttl', access.ttl, DEFAULTS.accessTokenTtlMs) / 1000)
   if (ttlSeconds < 1) throw new OptionsError('option accessToken.ttl must be at least 1s')
+  // Whole seconds, as iat and nbf are; beyond 5 minutes a leeway hides a broken clock.
+  const clockSkewMs = durationMs('accessToken.clockSkew', access.clockSkew, DEFAULTS.clockSkewMs)
+  if (clockSkewMs % 1000 !== 0 || clockSkewMs > MAX_CLOCK_SKEW_MS) throw new OptionsError('option accessToken.clockSkew must be whole seconds from 0s to 5m')
 
   const cookie = options.cookie ?? {}
   const hostPrefix = cookie.hostPrefix ?? DEFAULTS.cookie.hostPrefix
@@ -264,7 +268,8 @@ export function resolveOptions (options: RefreshSessionsOptions): ResolvedOption
       issuer: access.issuer ?? null,
       audience: access.audience ?? null,
       cookieName: access.cookieName ?? null,
-      verifyCacheSize: access.verifyCacheSize ?? DEFAULTS.verifyCacheSize
+      verifyCacheSize: access.verifyCacheSize ?? DEFAULTS.verifyCacheSize,
+      clockSkewSeconds: clockSkewMs / 1000
     },
     limits,
     transport: options.transport ?? DEFAULTS.transport,
@@ -286,6 +291,8 @@ export function resolveOptions (options: RefreshSessionsOptions): ResolvedOption
  * A schema-valid duration in ms, or the default when undefined. Every part that takes a duration
  * wants a safe integer: beyond it (some 285 000 years) the option is refused here, by name.
  */
+const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000
+
 function durationMs (path: string, value: string | number | undefined, fallbackMs: number): number {
   if (value === undefined) return fallbackMs
   const ms = parseDuration(value)

@@ -106,7 +106,11 @@ t.test('values the store, the login limiter or the password hasher would refuse 
     ['argon2 timeCost beyond a safe integer', { ...base, argon2: { timeCost: 1e20 } }, /option argon2\.timeCost expected integer to be less or equal to 9007199254740991/],
     ['argon2 memoryCost beyond a safe integer', { ...base, argon2: { memoryCost: 1e20 } }, /option argon2\.memoryCost expected integer to be less or equal to 9007199254740991/],
     ['argon2 parallelism beyond a safe integer', { ...base, argon2: { parallelism: 1e20 } }, /option argon2\.parallelism expected integer to be less or equal to 9007199254740991/],
-    ['verifyCacheSize beyond what the cache can hold', { ...base, accessToken: { secret: HS256_SECRET, verifyCacheSize: 2 ** 32 } }, /option accessToken\.verifyCacheSize expected integer to be less or equal to 4294967295/]
+    ['verifyCacheSize beyond what the cache can hold', { ...base, accessToken: { secret: HS256_SECRET, verifyCacheSize: 2 ** 32 } }, /option accessToken\.verifyCacheSize expected integer to be less or equal to 4294967295/],
+    ["accessToken.clockSkew '500ms'", { ...base, accessToken: { secret: HS256_SECRET, clockSkew: '500ms' } }, /option accessToken\.clockSkew must be whole seconds from 0s to 5m/],
+    ["accessToken.clockSkew '6m'", { ...base, accessToken: { secret: HS256_SECRET, clockSkew: '6m' } }, /option accessToken\.clockSkew must be whole seconds from 0s to 5m/],
+    ['accessToken.clockSkew -1', { ...base, accessToken: { secret: HS256_SECRET, clockSkew: -1 } }, /option accessToken\.clockSkew/],
+    ['accessToken.clockSkew beyond it', { ...base, accessToken: { secret: HS256_SECRET, clockSkew: eons } }, /option accessToken\.clockSkew is too long/]
   ]
   for (const [name, options, message] of cases) {
     await t.rejects(register(options), { name: 'OptionsError', code: 'AUTH_INVALID_OPTION', message }, name)

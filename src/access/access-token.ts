@@ -5,7 +5,9 @@
  *
  * Every verifier is pinned to its key's one algorithm: `none`, algorithm confusion (HS256 signed
  * with a public key) and unknown kids are refused; `jku` / `jwk` / `x5u` headers are never read.
- * Verified tokens are cached (bounded by their `exp`), since clients reuse one token for minutes.
+ * Verified tokens are cached (each until its `exp`), since clients reuse one token for minutes.
+ * The cache is ours, not fast-jwt's: fast-jwt's also stores failures, so a flood of distinct bogus
+ * tokens would fill the heap and push valid tokens out. Only successes enter ours.
  */
 import fastifyJwt from '@fastify/jwt'
 import type { JsonWebKey } from 'node:crypto'
@@ -39,6 +41,8 @@ export interface AccessTokens {
   sign (input: AccessTokenInput): { token: string, expiresIn: number }
   /** Throws TokenInvalidError or TokenExpiredError (status 401). */
   verify (token: string): AccessTokenClaims
+  /** Signature verifications run so far (cache misses that reached a verifier): tests count hits with it. */
+  readonly verifications: number
   /** Public keys for `/.well-known/jwks.json`; null for HS256. */
   readonly jwks: { keys: JsonWebKey[] } | null
 }
@@ -73,14 +77,21 @@ export interface AccessTokenSettings {
   audience: string | string[] | null
   cookieName: string | null
   verifyCacheSize: number
+  /** Leeway for `iat` and `nbf` ahead of this clock, in seconds. */
+  clockSkewSeconds: number
 }
+
+/** A V8 Map holds at most 2^24 entries; a larger configured bound would only throw once reached. */
+const MAX_CACHE_ENTRIES = 2 ** 24 - 1
 
 export async function registerAccessTokens (fastify: FastifyInstance, options: AccessTokenSettings): Promise<AccessTokens> {
   const verifiers = new Map<string, JwtNamespace>()
   let signer: JwtNamespace | undefined
   const jwks: JsonWebKey[] = []
   const verify = {
-    cache: options.verifyCacheSize > 0 ? options.verifyCacheSize : false,
+    cache: false,
+    // nbf is checked below with the clock-skew leeway (fast-jwt's clockTolerance would stretch exp too).
+    ignoreNotBefore: true,
     // fast-jwt checks iss / aud only when present: configured ones must be required too.
     requiredClaims: ['sub', 'sid', 'exp', 'iat', ...(options.issuer !== null ? ['iss'] : []), ...(options.audience !== null ? ['aud'] : [])],
     ...(options.issuer !== null && { allowedIss: options.issuer }),
@@ -123,6 +134,10 @@ export async function registerAccessTokens (fastify: FastifyInstance, options: A
   // HS256 has one verifier and no kid; a key set always looks the kid up, even with one key,
   // so that a kid naming no key is refused whatever the size of the set.
   const hs256 = options.secret !== null ? verifiers.get('')! : null
+  const cacheSize = Math.min(options.verifyCacheSize, MAX_CACHE_ENTRIES)
+  /** Token -> its verified claims (the same object on every hit: authenticate caches request.user per object). */
+  const cache = new Map<string, AccessTokenClaims>()
+  let verifications = 0
   const pick = (token: string): JwtNamespace | undefined => hs256 ?? verifiers.get(headerKid(token) ?? '')
 
   return {
@@ -133,11 +148,25 @@ export async function registerAccessTokens (fastify: FastifyInstance, options: A
       const expiresIn = Math.max(1, Math.min(options.ttlSeconds, Math.floor(notAfter / 1000) - now))
       return { token: signer!.sign({ ...extraClaims(claims), sub: userId, sid: sessionId, roles: [...roles], exp: now + expiresIn }), expiresIn }
     },
+    get verifications () { return verifications },
     verify (token) {
+      if (cacheSize > 0) {
+        const hit = cache.get(token)
+        if (hit !== undefined) {
+          if (hit.exp * 1000 > Date.now()) {
+            // Most recently used goes last: the Map's insertion order is the LRU order.
+            cache.delete(token)
+            cache.set(token, hit)
+            return hit
+          }
+          cache.delete(token)
+        }
+      }
       if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) throw new TokenInvalidError()
       const verifier = pick(token)
       if (verifier === undefined) throw new TokenInvalidError()
       let payload: Record<string, unknown>
+      verifications++
       try {
         payload = verifier.verify(token)
       } catch (error) {
@@ -145,7 +174,17 @@ export async function registerAccessTokens (fastify: FastifyInstance, options: A
         throw new TokenInvalidError()
       }
       if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string' || !isStringArray(payload.roles)) throw new TokenInvalidError()
-      return payload as AccessTokenClaims
+      // A token "from the future" is refused: beyond the leeway it would also claim to postdate
+      // the revocation feed's start, which authenticateSession trusts by iat.
+      const latest = Math.floor(Date.now() / 1000) + options.clockSkewSeconds
+      if (typeof payload.iat !== 'number' || payload.iat > latest) throw new TokenInvalidError()
+      if (payload.nbf !== undefined && (typeof payload.nbf !== 'number' || payload.nbf > latest)) throw new TokenInvalidError()
+      const claims = payload as AccessTokenClaims
+      if (cacheSize > 0) {
+        if (cache.size >= cacheSize) cache.delete(cache.keys().next().value!)
+        cache.set(token, claims)
+      }
+      return claims
     }
   }
 }

@@ -36,7 +36,7 @@ function bearerToken (request: FastifyRequest, cookieName: string | null): strin
   return null
 }
 
-/** Cached per verified payload: fast-jwt's verification cache hands back the same object for a reused token. */
+/** Cached per verified payload: the verify cache (access-token.ts) hands back the same object for a reused token. */
 const users = new WeakMap<AccessTokenClaims, AuthUser>()
 /** When each user's token was issued (iat, seconds): authenticateSession trusts the revocation feed only for tokens younger than it. */
 const issuedAt = new WeakMap<AuthUser, number>()
