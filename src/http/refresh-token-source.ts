@@ -19,6 +19,27 @@ export function carriedRefreshToken (request: FastifyRequest, options: ResolvedO
   return null
 }
 
+/**
+ * Logout's view: every refresh token the request carries (body and cookie, per the transport),
+ * each once. After a 204 logout none of them may refresh, so each is revoked, not only the one
+ * refresh would pick.
+ */
+export function allCarriedRefreshTokens (request: FastifyRequest, options: ResolvedOptions): CarriedToken[] {
+  const carried: CarriedToken[] = []
+  const body = request.body as RefreshBody | undefined
+  if (options.transport !== 'cookie' && typeof body?.refreshToken === 'string') carried.push({ token: body.refreshToken, fromCookie: false })
+  if (options.transport !== 'body') {
+    const cookie = request.cookies?.[options.cookie.name]
+    if (typeof cookie === 'string' && cookie !== '' && cookie !== carried[0]?.token) carried.push({ token: cookie, fromCookie: true })
+  }
+  return carried
+}
+
+/** For logout's CSRF guard: whether one of the tokens it will revoke is the cookie. */
+export function anyRefreshTokenInCookie (options: ResolvedOptions): (request: FastifyRequest) => boolean {
+  return (request) => allCarriedRefreshTokens(request, options).some((carried) => carried.fromCookie)
+}
+
 /** For the CSRF guard of refresh and logout: whether the request's refresh token is the cookie. */
 export function refreshTokenInCookie (options: ResolvedOptions): (request: FastifyRequest) => boolean {
   return (request) => carriedRefreshToken(request, options)?.fromCookie === true

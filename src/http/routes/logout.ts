@@ -6,16 +6,17 @@ import { csrfGuard } from '../csrf.js'
 import { authenticatedByCookie } from '../../access/authenticate.js'
 import { runCallback } from '../../app-callbacks.js'
 import { ACCESS_TOKEN_REFUSED, bodyErrors, describe, errorResponse, header, NoContent, RefreshBody, refreshCookieParameter, STORE_UNAVAILABLE } from '../schemas.js'
-import { carriedRefreshToken, refreshTokenInCookie } from '../refresh-token-source.js'
+import { allCarriedRefreshTokens, anyRefreshTokenInCookie } from '../refresh-token-source.js'
+import type { RouteOutcome } from '../../telemetry.js'
 
 export function logoutRoutes (fastify: FastifyInstance, context: PluginContext): void {
   const { sessions, callbacks, options, telemetry } = context
   const cleared = options.transport !== 'body' ? header.setCookie('The refresh cookie, cleared (Max-Age=0)') : undefined
 
   fastify.post<{ Body: RefreshBody }>(options.routes.logout, {
-    preHandler: telemetry.logout.guard(csrfGuard(options.allowedOrigins, refreshTokenInCookie(options))),
+    preHandler: telemetry.logout.guard(csrfGuard(options.allowedOrigins, anyRefreshTokenInCookie(options))),
     schema: {
-      ...describe('Log out: revoke the session of the refresh token; idempotent', { optionalBody: true }),
+      ...describe('Log out: revoke the session of every refresh token carried (body and cookie); idempotent', { optionalBody: true }),
       body: RefreshBody,
       ...refreshCookieParameter(options),
       response: {
@@ -26,16 +27,18 @@ export function logoutRoutes (fastify: FastifyInstance, context: PluginContext):
       }
     }
   }, telemetry.logout.handler(async function logout (request, reply) {
-    const carried = carriedRefreshToken(request, options)
-    if (carried !== null) {
+    // An invalid or unknown token revokes nothing and is no error (logout stays idempotent), but
+    // it does not shield the other token the request carries. One outcome per request: revoked
+    // when any of its tokens revoked a session.
+    let outcome: RouteOutcome<'logout'> = 'missing-token'
+    for (const carried of allCarriedRefreshTokens(request, options)) {
       const result = await sessions.revokeByToken(carried.token)
       if (result.outcome === 'revoked') {
         await runCallback(request, 'onLogout', callbacks.onLogout, { userId: result.userId, sessionId: result.sessionId, ip: request.ip, all: false })
       }
-      telemetry.logout.outcome(request, result.outcome)
-    } else {
-      telemetry.logout.outcome(request, 'missing-token')
+      if (outcome !== 'revoked') outcome = result.outcome
     }
+    telemetry.logout.outcome(request, outcome)
     clearRefreshCookie(reply, options)
     reply.code(204)
   }))
