@@ -103,6 +103,77 @@ t.test('POST /auth/register: 201, then login works; duplicate 409; bad input 400
   t.equal(afterBad.statusCode, 401, 'none of the bad registrations created a user')
 })
 
+const register = (app: FastifyInstance, payload: unknown, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> =>
+  app.inject({ method: 'POST', url: '/auth/register', payload: JSON.stringify(payload), headers: { 'content-type': 'application/json', ...headers } })
+
+t.test('the demo validates without coercion: wrong types are 400, not converted', async (t) => {
+  const { app } = await demo(t)
+  const cases: Array<[string, unknown]> = [
+    ['password as an array', { username: 'dave', password: ['dave-password-123'] }],
+    ['password as a number', { username: 'dave', password: 123456789012345 }],
+    ['username as an array', { username: ['dave'], password: 'dave-password-123' }],
+    ['username as a number', { username: 12345, password: 'dave-password-123' }],
+    ['an extra property', { username: 'dave', password: 'dave-password-123', roles: ['admin'] }]
+  ]
+  for (const [what, payload] of cases) {
+    const response = await register(app, payload)
+    t.equal(response.statusCode, 400, what)
+    t.equal(response.json().code, 'FST_ERR_VALIDATION', `${what}: code`)
+  }
+  t.equal((await register(app, { password: ['12345678'] })).statusCode, 400, 'the issue\'s example')
+  const alice = await login(t, app, ALICE)
+  const task = await app.inject({ method: 'POST', url: '/tasks', headers: bearer(alice.accessToken), payload: { title: 12345 } })
+  t.equal(task.statusCode, 400, 'a task title as a number')
+  t.equal(task.json().code, 'FST_ERR_VALIDATION')
+  t.equal((await login(t, app, ALICE)).response.statusCode, 200, 'seeded users still log in')
+})
+
+t.test('the password rule: 12+ characters, not common, not the username; 400 DEMO_WEAK_PASSWORD', async (t) => {
+  const { app } = await demo(t)
+  const weak: Array<[string, { username: string, password: string }]> = [
+    ['11 characters', { username: 'dave', password: 'abcdefgh-1x' }],
+    ['a common password', { username: 'dave', password: 'Password1234' }],
+    ['one character repeated', { username: 'dave', password: 'zzzzzzzzzzzzzzzz' }],
+    ['the username (any case)', { username: 'DaveDaveDave', password: 'davedavedave' }]
+  ]
+  for (const [what, payload] of weak) {
+    const response = await register(app, payload)
+    t.equal(response.statusCode, 400, what)
+    t.match(response.json(), { statusCode: 400, code: 'DEMO_WEAK_PASSWORD', error: 'Bad Request', message: String }, `${what}: body`)
+    t.notOk(response.body.includes(payload.password), `${what}: the password is not echoed`)
+  }
+  const ok = await register(app, { username: 'dave', password: 'abcdefgh-12x' }, { 'x-forwarded-for': '203.0.113.9' })
+  t.equal(ok.statusCode, 201, 'exactly 12 characters')
+})
+
+t.test('registrations are limited per ip: the 6th in a minute is 429 DEMO_RATE_LIMITED with Retry-After', async (t) => {
+  const { app } = await demo(t)
+  for (let i = 0; i < 10; i++) t.equal((await register(app, { username: 'x', password: i })).statusCode, 400, 'a body refused by validation')
+  t.equal((await register(app, { username: 'erin', password: 'erin-password-12' })).statusCode, 201, 'schema-invalid bodies were not counted')
+  t.equal((await register(app, { username: 'erin', password: 'erin-password-12' })).statusCode, 409)
+  for (let i = 0; i < 3; i++) t.equal((await register(app, { username: 'fred', password: 'short' })).statusCode, 400, 'a weak password counts')
+  const limited = await register(app, { username: 'gina', password: 'gina-password-12' })
+  t.equal(limited.statusCode, 429)
+  t.match(limited.json(), { statusCode: 429, code: 'DEMO_RATE_LIMITED', error: 'Too Many Requests', message: String })
+  t.match(limited.headers['retry-after'], /^\d+$/, 'Retry-After in seconds')
+  t.equal((await app.inject({ method: 'POST', url: '/auth/login', payload: { username: 'gina', password: 'gina-password-12' } })).statusCode, 401, 'not registered')
+  const elsewhere = await register(app, { username: 'gina', password: 'gina-password-12' }, { 'x-forwarded-for': '203.0.113.10' })
+  t.equal(elsewhere.statusCode, 201, 'another client ip has its own count')
+  t.equal((await login(t, app, ALICE)).response.statusCode, 200, 'login is not limited by it')
+})
+
+t.test('unknown URLs: 404 with a code, inside and outside the plugin\'s prefix', async (t) => {
+  const { app } = await demo(t)
+  const outside = await app.inject({ url: '/no/such/route?token=secret-value' })
+  t.equal(outside.statusCode, 404)
+  t.same(outside.json(), { statusCode: 404, code: 'DEMO_NOT_FOUND', error: 'Not Found', message: 'Route GET /no/such/route not found' })
+  const posted = await app.inject({ method: 'POST', url: '/tasks/x/y', payload: {} })
+  t.equal(posted.json().code, 'DEMO_NOT_FOUND')
+  const inside = await app.inject({ url: '/auth/no-such-route' })
+  t.equal(inside.statusCode, 404)
+  t.match(inside.json(), { statusCode: 404, code: String })
+})
+
 t.test('tasks are per user; /admin/users is for admins', async (t) => {
   const { app } = await demo(t)
   t.equal((await app.inject({ method: 'POST', url: '/auth/register', payload: { username: 'bob', password: 'bob-password-1' } })).statusCode, 201)

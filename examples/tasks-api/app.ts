@@ -6,19 +6,16 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import fastifySwagger from '@fastify/swagger'
 import fastifySwaggerUi from '@fastify/swagger-ui'
 import { Cluster, Redis } from 'ioredis'
-import { Type, type Static } from '@sinclair/typebox'
+import { Type } from '@sinclair/typebox'
 import refreshSessions, { optionalBodies } from '../../src/index.js'
 import type { DemoConfig } from './config.js'
-import { bodyErrors, errorBody, unauthorized } from './error-schemas.js'
+import { errorBody, unauthorized } from './error-schemas.js'
 import { accessTokenKeys } from './keys.js'
 import { pageRoutes } from './page.js'
+import { notFoundHandler, registrationRoute, strictValidator } from './registration.js'
 import { taskRoutes } from './tasks.js'
 import { SEEDED_USERS, Users } from './users.js'
 
-const Registration = Type.Object({
-  username: Type.String({ minLength: 3, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' }),
-  password: Type.String({ minLength: 8, maxLength: 256 })
-})
 const Me = Type.Object({ id: Type.String(), username: Type.String(), roles: Type.Array(Type.String()), sessionId: Type.String() })
 
 export async function buildTasksApi (config: DemoConfig, serverOptions: FastifyServerOptions = { logger: true }): Promise<{ app: FastifyInstance, users: Users }> {
@@ -68,13 +65,10 @@ export async function buildTasksApi (config: DemoConfig, serverOptions: FastifyS
 
   for (const seeded of SEEDED_USERS) users.add(seeded.username, await app.refreshSessions.hashPassword(seeded.password), [...seeded.roles])
 
-  app.post<{ Body: Static<typeof Registration> }>('/auth/register', {
-    schema: { tags: ['demo'], body: Registration, response: { 201: Type.Object({ id: Type.String(), username: Type.String() }), ...bodyErrors(), 409: errorBody(409, ['DEMO_USERNAME_TAKEN']) } } as object
-  }, async (request, reply) => {
-    const user = users.add(request.body.username, await app.refreshSessions.hashPassword(request.body.password), ['user'])
-    if (user === null) return reply.code(409).send({ statusCode: 409, code: 'DEMO_USERNAME_TAKEN', error: 'Conflict', message: 'That username is taken' })
-    return reply.code(201).send({ id: user.id, username: user.username })
-  })
+  // The demo's routes (registered below) are validated without coercion, as the plugin's are.
+  app.setValidatorCompiler(strictValidator)
+  notFoundHandler(app)
+  await registrationRoute(app, users)
 
   app.get('/me', {
     preHandler: app.authenticate,
