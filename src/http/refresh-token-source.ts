@@ -9,20 +9,14 @@ export interface CarriedToken {
   fromCookie: boolean
 }
 
+/** The token refresh uses: the body's when the transport allows one there, else the cookie's. */
 export function carriedRefreshToken (request: FastifyRequest, options: ResolvedOptions): CarriedToken | null {
-  const body = request.body as RefreshBody | undefined
-  if (options.transport !== 'cookie' && typeof body?.refreshToken === 'string') return { token: body.refreshToken, fromCookie: false }
-  if (options.transport !== 'body') {
-    const cookie = request.cookies?.[options.cookie.name]
-    if (typeof cookie === 'string' && cookie !== '') return { token: cookie, fromCookie: true }
-  }
-  return null
+  return allCarriedRefreshTokens(request, options)[0] ?? null
 }
 
 /**
- * Logout's view: every refresh token the request carries (body and cookie, per the transport),
- * each once. After a 204 logout none of them may refresh, so each is revoked, not only the one
- * refresh would pick.
+ * Every refresh token the request carries (body first, then cookie, per the transport), each
+ * once: logout revokes them all, since after a 204 logout none of them may refresh.
  */
 export function allCarriedRefreshTokens (request: FastifyRequest, options: ResolvedOptions): CarriedToken[] {
   const carried: CarriedToken[] = []
