@@ -26,7 +26,7 @@ export const DEFAULTS = Object.freeze({
   transport: 'cookie',
   cookie: Object.freeze({ name: 'refresh_token', secure: true, sameSite: 'strict', hostPrefix: false }),
   allowedOrigins: Object.freeze([] as string[]),
-  /** Failed logins (SPEC 5): 10 per 15 min per username+ip, 100 per 15 min per ip. */
+  /** Failed logins: 10 per 15 min per username+ip, 100 per 15 min per ip. */
   loginLimits: Object.freeze({
     perUserIp: Object.freeze({ max: 10, windowMs: 15 * MINUTE_MS }),
     perIp: Object.freeze({ max: 100, windowMs: 15 * MINUTE_MS })

@@ -1,7 +1,7 @@
 /**
  * OpenTelemetry metrics and spans, through @opentelemetry/api only: nothing is recorded unless
  * the app installs an SDK (global MeterProvider and/or TracerProvider) BEFORE registering the
- * plugin. Without one, `createTelemetry` hands back the routes' own handlers, the store, the
+ * plugin. Without one, `Telemetry` hands back the routes' own handlers, the store, the
  * limiter and the revocation watcher unwrapped: no SDK, no cost.
  *
  * Attributes are closed sets of our own strings (outcomes, operation names, error codes), built
@@ -27,7 +27,7 @@ const OTHER_ERROR = '_OTHER'
 
 /** Millisecond buckets: a store call is ~1 ms on a LAN and 503s at the command timeout (1 s by default). */
 const STORE_BUCKETS_MS = [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000]
-/** Pub/sub delivers in milliseconds; SPEC 6 aims at under a second. */
+/** Pub/sub delivers in milliseconds; the README promises every instance within a second. */
 const REVOCATION_BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000]
 
 const ROUTE_OUTCOMES = {

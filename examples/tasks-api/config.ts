@@ -1,4 +1,4 @@
-/** The demo's environment (SPEC 7), read once. */
+/** The demo's environment, read once. */
 export interface DemoConfig {
   port: number
   host: string

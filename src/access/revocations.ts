@@ -1,5 +1,5 @@
 /**
- * Revocations pushed to every instance (SPEC 6), so that `authenticateSession` costs no store
+ * Revocations pushed to every instance, so that `authenticateSession` costs no store
  * round trip: the store announces each revoked session id (inside the revoking script), and each
  * instance keeps them for as long as an access token of theirs can live.
  *

@@ -1,5 +1,5 @@
 /**
- * Failed-login limits (SPEC 5): per username+ip and per ip, fixed windows, counting FAILURES
+ * Failed-login limits: per username+ip and per ip, fixed windows, counting FAILURES
  * only; @fastify/rate-limit counts every request, so a user who logs in successfully ten times
  * would lock themselves out. A success gives back its own attempt and nothing else: failures
  * stay counted until their window ends, so that no account's success can reset the failures
