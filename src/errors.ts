@@ -9,6 +9,7 @@ export const TooManyAttemptsError = createError('AUTH_TOO_MANY_ATTEMPTS', 'Too m
 export const RefreshMissingError = createError('AUTH_REFRESH_MISSING', 'No refresh token was sent', 401)
 export const RefreshInvalidError = createError('AUTH_REFRESH_INVALID', 'The refresh token is invalid or expired', 401)
 export const RefreshReusedError = createError('AUTH_REFRESH_REUSED', 'The refresh token was already used; the session has been revoked', 401)
+export const RefreshUnboundError = createError('AUTH_REFRESH_UNBOUND', 'The session is bound to a device key this request did not prove', 401)
 export const CsrfRejectedError = createError('AUTH_CSRF_REJECTED', 'Cross-site request refused', 403)
 export const StoreUnavailableError = createError('AUTH_STORE_UNAVAILABLE', 'The session store is unavailable', 503)
 export const TokenMissingError = createError('AUTH_TOKEN_MISSING', 'No access token was sent', 401)

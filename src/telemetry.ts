@@ -32,7 +32,7 @@ const REVOCATION_BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5
 
 const ROUTE_OUTCOMES = {
   login: ['success', 'unknown-user', 'wrong-password', 'disabled', 'rate-limited', 'store-unavailable', 'error'],
-  refresh: ['rotated', 'grace', 'stale', 'reused', 'invalid', 'expired', 'missing', 'missing-token', 'csrf-rejected', 'disabled', 'store-unavailable', 'error'],
+  refresh: ['rotated', 'grace', 'stale', 'reused', 'invalid', 'unbound', 'expired', 'missing', 'missing-token', 'csrf-rejected', 'disabled', 'store-unavailable', 'error'],
   logout: ['revoked', 'invalid', 'missing', 'missing-token', 'csrf-rejected', 'store-unavailable', 'error'],
   'logout-all': ['revoked', 'csrf-rejected', 'store-unavailable', 'error'],
   'list-sessions': ['listed', 'store-unavailable', 'error'],
@@ -50,6 +50,8 @@ const STORE_OPERATIONS = {
   revokeAll: 'revoke-all',
   list: 'list',
   isLive: 'is-live',
+  bind: 'bind',
+  setAuthentication: 'set-authentication',
   reserve: 'login-reserve',
   release: 'login-release'
 } as const
@@ -293,6 +295,14 @@ class ObservedStore implements SessionStore {
 
   revokeAll (userId: string, exceptSessionId: string | null): Promise<number> {
     return this.#telemetry.call(this.#calls.revokeAll, () => this.#store.revokeAll(userId, exceptSessionId))
+  }
+
+  bind (input: Parameters<SessionStore['bind']>[0]): ReturnType<SessionStore['bind']> {
+    return this.#telemetry.call(this.#calls.bind, () => this.#store.bind(input))
+  }
+
+  setAuthentication (input: Parameters<SessionStore['setAuthentication']>[0]): ReturnType<SessionStore['setAuthentication']> {
+    return this.#telemetry.call(this.#calls.setAuthentication, () => this.#store.setAuthentication(input))
   }
 
   list (userId: string): ReturnType<SessionStore['list']> {

@@ -74,7 +74,7 @@ export async function flow (baseUrl: string, username: string, password: string)
     // Exhaustive over the codes the document lists for refresh: compiles only if they are a closed union.
     const code = noCookie.error.code
     switch (code) {
-      case 'AUTH_REFRESH_MISSING': case 'AUTH_REFRESH_INVALID': case 'AUTH_REFRESH_REUSED': case 'AUTH_CSRF_REJECTED':
+      case 'AUTH_REFRESH_MISSING': case 'AUTH_REFRESH_INVALID': case 'AUTH_REFRESH_REUSED': case 'AUTH_REFRESH_UNBOUND': case 'AUTH_CSRF_REJECTED':
       case 'FST_ERR_VALIDATION': case 'FST_ERR_CTP_INVALID_JSON_BODY': case 'FST_ERR_CTP_BODY_TOO_LARGE':
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': case 'AUTH_INTERNAL_ERROR': case 'AUTH_STORE_UNAVAILABLE':
         break
@@ -140,7 +140,7 @@ t.test('the demo document: valid, truthful, typed, and a typed client drives the
       t.same(responses[413]?.content?.['application/json']?.schema?.properties?.code?.enum, ['FST_ERR_CTP_BODY_TOO_LARGE'], `${method} ${path} 413`)
       t.same(responses[415]?.content?.['application/json']?.schema?.properties?.code?.enum, ['FST_ERR_CTP_INVALID_MEDIA_TYPE'], `${method} ${path} 415`)
     }
-    t.same(doc.paths['/auth/refresh']!.post!.responses[401]!.content!['application/json']!.schema!.properties!.code!.enum, ['AUTH_REFRESH_MISSING', 'AUTH_REFRESH_INVALID', 'AUTH_REFRESH_REUSED'])
+    t.same(doc.paths['/auth/refresh']!.post!.responses[401]!.content!['application/json']!.schema!.properties!.code!.enum, ['AUTH_REFRESH_MISSING', 'AUTH_REFRESH_INVALID', 'AUTH_REFRESH_REUSED', 'AUTH_REFRESH_UNBOUND'])
     t.same(doc.paths['/auth/login']!.post!.responses[400]!.content!['application/json']!.schema!.properties!.code!.enum, ['FST_ERR_VALIDATION', 'FST_ERR_CTP_INVALID_JSON_BODY', 'FST_ERR_CTP_EMPTY_JSON_BODY'])
     for (const [path, operations] of Object.entries(doc.paths)) {
       for (const [method, operation] of Object.entries(operations)) {

@@ -27,6 +27,8 @@ function broken (limits: SessionLimits, patch: (inner: MemoryStore) => Partial<S
     revokeAll: async (userId, except) => await inner.revokeAll(userId, except),
     list: async (userId) => await inner.list(userId),
     isLive: async (userId, sessionId) => await inner.isLive(userId, sessionId),
+    bind: async (input) => await inner.bind(input),
+    setAuthentication: async (input) => await inner.setAuthentication(input),
     close: async () => await inner.close()
   }
   return { ...real, ...patch(inner) }
@@ -60,7 +62,7 @@ const BROKEN: Record<string, () => SessionStore> = {
         const before = (await inner.list(input.userId)).find((s) => s.id === input.sessionId)
         const result = await inner.rotate(input)
         if (result.outcome === 'reused' && before !== undefined) {
-          await inner.create({ userId: input.userId, sessionId: input.sessionId, secretHash: input.successorHash, metadata: { userAgent: before.userAgent ?? '', ip: before.ip ?? '', clientId: before.clientId ?? '', data: before.data ?? '' } })
+          await inner.create({ userId: input.userId, sessionId: input.sessionId, secretHash: input.successorHash, metadata: { userAgent: before.userAgent ?? '', ip: before.ip ?? '', clientId: before.clientId ?? '', data: before.data ?? '', authentication: before.authentication ?? '', binding: before.binding ?? '' } })
         }
         return result
       }

@@ -18,6 +18,7 @@ import { RedisStore } from '../src/redis/redis-store.js'
 import { MemoryStore } from '../src/session/memory-store.js'
 import { SessionCore } from '../src/session/session-core.js'
 import type { Session, SessionLimits } from '../src/session/store.js'
+import type { Binding } from '../src/session/binding.js'
 import { redisForTest } from '../support/redis-harness.js'
 import { connectRedis, uniquePrefix } from './helpers/redis-clients.js'
 
@@ -29,26 +30,32 @@ const USERS = 2
 type Op =
   | { kind: 'create', user: number, client: number }
   /** token: the how-manieth most recent token handed out (0: the latest), so that replays of retired ones are frequent. */
-  | { kind: 'rotate', token: number, client: number }
+  | { kind: 'rotate', token: number, client: number, key: number }
   | { kind: 'logout', token: number }
   | { kind: 'revoke', user: number, session: number }
   | { kind: 'revokeAll', user: number, except: number | null }
   | { kind: 'list', user: number }
   | { kind: 'isLive', user: number, session: number }
+  | { kind: 'bind', user: number, session: number, key: number }
+  | { kind: 'setAuthentication', user: number, session: number, value: number }
   | { kind: 'advance', ms: number }
 
 /** Steps that land exactly on, one before and one past each boundary. */
 const STEPS = [0, 1, 37, LIMITS.reuseGraceMs / 2, LIMITS.reuseGraceMs - 1, LIMITS.reuseGraceMs, LIMITS.reuseGraceMs + 1, LIMITS.idleTtlMs - 1, LIMITS.idleTtlMs, LIMITS.idleTtlMs + 1, 400]
 const CLIENTS = [null, 'web', 'app']
+/** No key, and two keys of each kind's thumbprints. */
+const KEYS: Array<Binding | null> = [null, { kind: 'dpop', thumbprint: 'A'.repeat(43) }, { kind: 'dpop', thumbprint: 'B'.repeat(43) }, { kind: 'dbsc', thumbprint: 'A'.repeat(43) }]
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('create' as const), user: fc.nat(USERS - 1), client: fc.constantFrom(0, 0, 0, 1) }) },
-  { weight: 8, arbitrary: fc.record({ kind: fc.constant('rotate' as const), token: fc.constantFrom(0, 0, 0, 1, 1, 1, 2, 2, 3, 5), client: fc.constantFrom(0, 0, 0, 0, 1, 2) }) },
+  { weight: 8, arbitrary: fc.record({ kind: fc.constant('rotate' as const), token: fc.constantFrom(0, 0, 0, 1, 1, 1, 2, 2, 3, 5), client: fc.constantFrom(0, 0, 0, 0, 1, 2), key: fc.constantFrom(0, 0, 0, 0, 0, 1, 1, 2, 3) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('logout' as const), token: fc.nat(6) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('revoke' as const), user: fc.nat(USERS - 1), session: fc.nat(12) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('revokeAll' as const), user: fc.nat(USERS - 1), except: fc.option(fc.nat(12)) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('list' as const), user: fc.nat(USERS - 1) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('isLive' as const), user: fc.nat(USERS - 1), session: fc.nat(12) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('bind' as const), user: fc.nat(USERS - 1), session: fc.nat(12), key: fc.integer({ min: 1, max: 3 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('setAuthentication' as const), user: fc.nat(USERS - 1), session: fc.nat(12), value: fc.nat(3) }) },
   { weight: 5, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.constantFrom(...STEPS) }) }
 )
 
@@ -92,7 +99,7 @@ class Side {
       case 'rotate': {
         const token = this.tokens.at(-1 - op.token)
         if (token === undefined) return 'no such token yet'
-        const result = await sessions.rotate(token, { clientId: CLIENTS[op.client] })
+        const result = await sessions.rotate(token, { clientId: CLIENTS[op.client], binding: KEYS[op.key] })
         if (result.outcome === 'rotated' || result.outcome === 'grace') return { outcome: result.outcome, token: this.token(result.token), session: this.view(result.session) }
         if (result.outcome === 'invalid') return result
         return { ...result, sessionId: this.session(result.sessionId) }
@@ -107,6 +114,8 @@ class Side {
       case 'revokeAll': return await sessions.revokeAll(users[op.user]!, { except: op.except === null ? null : sessionId(op.except) })
       case 'list': return (await sessions.list(users[op.user]!)).map((session) => this.view(session))
       case 'isLive': return await sessions.isLive(users[op.user]!, sessionId(op.session))
+      case 'bind': return await sessions.bind(users[op.user]!, sessionId(op.session), KEYS[op.key]!)
+      case 'setAuthentication': return await sessions.setAuthentication(users[op.user]!, sessionId(op.session), `amr${op.value}`)
       case 'advance': return null
     }
   }

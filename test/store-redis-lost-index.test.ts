@@ -29,6 +29,8 @@ t.test('logout-all after the index was evicted: no session it lost refreshes aga
   for (const [name, token] of [['a', a.token], ['b', b.token]] as const) {
     t.equal((await sessions.rotate(token)).outcome, 'missing', `...yet session ${name} no longer refreshes`)
   }
+  t.equal(await sessions.bind('lost-index', a.session.id, { kind: 'dbsc', thumbprint: 'A'.repeat(43) }), 'missing', 'it cannot be bound')
+  t.equal(await sessions.setAuthentication('lost-index', b.session.id, 'pwd'), false, 'nor re-authenticated')
   t.same(await sessions.list('lost-index'), [], 'and no rotation put it back in the list')
   const after = await sessions.create('lost-index')
   t.equal((await sessions.rotate(after.token)).outcome, 'rotated', 'a session made after the logout-all works')
@@ -43,6 +45,7 @@ t.test('the session that revoke-all kept survives its mark', async (t) => {
   now += 1
   await redis.del(sessionKeys(prefix, 'kept-index').index)
   await sessions.revokeAll('kept-index', { except: kept.session.id })
+  t.equal(await sessions.setAuthentication('kept-index', kept.session.id, 'pwd'), true, 'the kept session can be re-authenticated')
   t.equal((await sessions.rotate(kept.token)).outcome, 'rotated', 'the kept session refreshes')
   t.equal((await sessions.rotate(other.token)).outcome, 'missing', 'the other does not')
 })

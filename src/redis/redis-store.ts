@@ -6,7 +6,7 @@
 import type { Cluster, Redis, Result } from 'ioredis'
 import { FINGERPRINT_BYTES, OLDER_SECRETS_REMEMBERED } from '../session/retired-secrets.js'
 import { INDEX_LINGER_MS, validateLimits } from '../session/session-ttl.js'
-import type { CreateInput, CreateResult, RevocationWatcher, RevokeBySecretInput, RevokeBySecretResult, RotateInput, Session, SessionLimits, SessionStore, StoreRotateResult } from '../session/store.js'
+import type { BindInput, BindResult, CreateInput, CreateResult, RevocationWatcher, SetAuthenticationInput, RevokeBySecretInput, RevokeBySecretResult, RotateInput, Session, SessionLimits, SessionStore, StoreRotateResult } from '../session/store.js'
 import { StoreUnavailableError } from '../errors.js'
 import { DEFAULTS } from '../defaults.js'
 import { failFast } from './fail-fast.js'
@@ -23,6 +23,8 @@ declare module 'ioredis' {
     refreshSessionsRevokeBySecret (index: string, session: string, ...args: Arg[]): Result<number | 'late', Context>
     refreshSessionsRevoke (index: string, session: string, now: string, deadline: string, sessionId: string, channel: string): Result<number | 'late', Context>
     refreshSessionsRevokeAll (index: string, sessionBase: string, revokedMark: string, now: string, deadline: string, except: string, channel: string, absoluteTtlMs: number): Result<number | 'late', Context>
+    refreshSessionsBind (session: string, revokedMark: string, now: string, deadline: string, sessionId: string, binding: string): Result<BindResult | 'late', Context>
+    refreshSessionsSetAuthentication (session: string, revokedMark: string, now: string, deadline: string, sessionId: string, authentication: string): Result<number | 'late', Context>
     refreshSessionsList (index: string, sessionBase: string, now: string, idleTtlMs: number, absoluteTtlMs: number): Result<Array<number | string>, Context>
     refreshSessionsIsLive (session: string, now: string): Result<number, Context>
   }
@@ -34,6 +36,8 @@ const SCRIPTS = {
   refreshSessionsRevokeBySecret: scriptSource('revoke-by-secret-2.lua', { sessionRules: true }),
   refreshSessionsRevoke: scriptSource('revoke-2.lua', { sessionRules: true }),
   refreshSessionsRevokeAll: scriptSource('revoke-all-3.lua', { sessionRules: true }),
+  refreshSessionsBind: scriptSource('bind-2.lua', { sessionRules: true }),
+  refreshSessionsSetAuthentication: scriptSource('set-authentication-2.lua', { sessionRules: true }),
   refreshSessionsList: scriptSource('list-2.lua', { sessionRules: true }),
   refreshSessionsIsLive: scriptSource('is-live-1.lua', { sessionRules: true })
 }
@@ -73,14 +77,14 @@ export class RedisStore implements SessionStore {
 
   async create ({ userId, sessionId, secretHash, metadata }: CreateInput): Promise<CreateResult> {
     const keys = sessionKeys(this.#prefix, userId)
-    const { userAgent, ip, clientId, data } = metadata
+    const { userAgent, ip, clientId, data, authentication, binding } = metadata
     const [createdAt, expiresAt, ...evicted] = await this.#write(() => this.#redis.refreshSessionsCreate(
       keys.index, keys.sessionBase + sessionId, keys.sessionBase, this.#now(), this.#deadlines.deadline(), sessionId, secretHash,
       this.limits.idleTtlMs, this.limits.absoluteTtlMs, this.limits.maxSessionsPerUser,
-      userAgent, ip, clientId, data, INDEX_LINGER_MS, this.#channel
+      userAgent, ip, clientId, data, INDEX_LINGER_MS, this.#channel, authentication, binding
     ))
     return {
-      session: toSession(userId, sessionId, [createdAt!, createdAt!, expiresAt!, userAgent, ip, clientId, data]),
+      session: toSession(userId, sessionId, [createdAt!, createdAt!, expiresAt!, userAgent, ip, clientId, data, authentication, binding]),
       evicted: evicted.map(String)
     }
   }
@@ -91,19 +95,20 @@ export class RedisStore implements SessionStore {
     const reply = await this.#write(() => this.#redis.refreshSessionsRotateBuffer(
       keys.index, keys.sessionBase + sessionId, keys.revokedMark, this.#now(), this.#deadlines.deadline(), sessionId, input.presentedHash, input.successorHash,
       input.sealedSuccessor, this.limits.idleTtlMs, this.limits.absoluteTtlMs, this.limits.reuseGraceMs,
-      input.clientId, FINGERPRINT_BYTES, OLDER_SECRETS_REMEMBERED, INDEX_LINGER_MS, this.#channel
+      input.clientId, FINGERPRINT_BYTES, OLDER_SECRETS_REMEMBERED, INDEX_LINGER_MS, this.#channel, input.binding
     ))
     const outcome = String(reply[0])
     switch (outcome) {
       case 'rotated':
-        return { outcome, session: toSession(userId, sessionId, reply.slice(1, 8)) }
+        return { outcome, session: toSession(userId, sessionId, reply.slice(1, 10)) }
       case 'grace':
-        return { outcome, session: toSession(userId, sessionId, reply.slice(1, 8)), sealedSuccessor: reply[8] as Buffer }
+        return { outcome, session: toSession(userId, sessionId, reply.slice(1, 10)), sealedSuccessor: reply[10] as Buffer }
       case 'reused':
         return { outcome, reuse: String(reply[1]) === 'older' ? 'older' : 'predecessor' }
       case 'missing':
       case 'expired':
       case 'stale':
+      case 'unbound':
         return { outcome }
       default:
         return { outcome: 'invalid' }
@@ -128,11 +133,21 @@ export class RedisStore implements SessionStore {
     return await this.#write(() => this.#redis.refreshSessionsRevokeAll(keys.index, keys.sessionBase, keys.revokedMark, this.#now(), this.#deadlines.deadline(), exceptSessionId ?? '', this.#channel, this.limits.absoluteTtlMs))
   }
 
+  async bind ({ userId, sessionId, binding }: BindInput): Promise<BindResult> {
+    const keys = sessionKeys(this.#prefix, userId)
+    return await this.#write(() => this.#redis.refreshSessionsBind(keys.sessionBase + sessionId, keys.revokedMark, this.#now(), this.#deadlines.deadline(), sessionId, binding))
+  }
+
+  async setAuthentication ({ userId, sessionId, authentication }: SetAuthenticationInput): Promise<boolean> {
+    const keys = sessionKeys(this.#prefix, userId)
+    return await this.#write(() => this.#redis.refreshSessionsSetAuthentication(keys.sessionBase + sessionId, keys.revokedMark, this.#now(), this.#deadlines.deadline(), sessionId, authentication)) === 1
+  }
+
   async list (userId: string): Promise<Session[]> {
     const keys = sessionKeys(this.#prefix, userId)
     const flat = await this.#call(() => this.#redis.refreshSessionsList(keys.index, keys.sessionBase, this.#now(), this.limits.idleTtlMs, this.limits.absoluteTtlMs))
     const sessions: Session[] = []
-    for (let i = 0; i < flat.length; i += 8) sessions.push(toSession(userId, String(flat[i]), flat.slice(i + 1, i + 8)))
+    for (let i = 0; i < flat.length; i += 10) sessions.push(toSession(userId, String(flat[i]), flat.slice(i + 1, i + 10)))
     return sessions
   }
 
@@ -196,7 +211,7 @@ export class RedisStore implements SessionStore {
   }
 }
 
-/** [createdAt, lastUsedAt, expiresAt, userAgent, ip, clientId, data] as Redis returns them. */
+/** [createdAt, lastUsedAt, expiresAt, userAgent, ip, clientId, data, authentication, binding] as Redis returns them. */
 function toSession (userId: string, id: string, fields: Array<number | string | Buffer>): Session {
   const text = (value: unknown): string | null => {
     const s = value === undefined ? '' : String(value)
@@ -211,6 +226,8 @@ function toSession (userId: string, id: string, fields: Array<number | string | 
     userAgent: text(fields[3]),
     ip: text(fields[4]),
     clientId: text(fields[5]),
-    data: text(fields[6])
+    data: text(fields[6]),
+    authentication: text(fields[7]),
+    binding: text(fields[8])
   }
 }

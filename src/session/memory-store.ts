@@ -10,7 +10,7 @@
  */
 import { classifySecret, retire, type SecretHistory } from './retired-secrets.js'
 import { INDEX_LINGER_MS, isExpired, sessionExpiry, validateLimits } from './session-ttl.js'
-import type { CreateInput, CreateResult, RevocationWatcher, RevokeBySecretInput, RevokeBySecretResult, RotateInput, Session, SessionLimits, SessionStore, StoredMetadata, StoreRotateResult } from './store.js'
+import type { BindInput, BindResult, CreateInput, CreateResult, RevocationWatcher, SetAuthenticationInput, RevokeBySecretInput, RevokeBySecretResult, RotateInput, Session, SessionLimits, SessionStore, StoredMetadata, StoreRotateResult } from './store.js'
 
 interface SessionRecord extends SecretHistory {
   createdAt: number
@@ -92,10 +92,13 @@ export class MemoryStore implements SessionStore {
       return { outcome: score <= now ? 'expired' : 'missing' }
     }
     if (record.metadata.clientId !== input.clientId) return { outcome: 'invalid' }
+    // Before the secret is classified: without the key, even a retired token cannot revoke the session.
+    if (record.metadata.binding !== '' && record.metadata.binding !== input.binding) return { outcome: 'unbound' }
 
     switch (classifySecret(record, presentedHash, now, this.limits.reuseGraceMs)) {
       case 'newest': {
         Object.assign(record, retire(record, input.successorHash, now), { sealedSuccessor: input.sealedSuccessor })
+        record.metadata.binding = input.binding
         const newExpiresAt = sessionExpiry(this.limits, record.createdAt, now)
         user.records.set(sessionId, { record, expiresAt: newExpiresAt })
         user.index.set(sessionId, newExpiresAt)
@@ -157,6 +160,22 @@ export class MemoryStore implements SessionStore {
     return revoked.length
   }
 
+  async bind ({ userId, sessionId, binding }: BindInput): Promise<BindResult> {
+    const record = this.#liveRecord(userId, sessionId)
+    if (record === undefined) return 'missing'
+    if (record.metadata.binding === binding) return 'bound'
+    if (record.metadata.binding !== '') return 'conflict'
+    record.metadata.binding = binding
+    return 'bound'
+  }
+
+  async setAuthentication ({ userId, sessionId, authentication }: SetAuthenticationInput): Promise<boolean> {
+    const record = this.#liveRecord(userId, sessionId)
+    if (record === undefined) return false
+    record.metadata.authentication = authentication
+    return true
+  }
+
   async list (userId: string): Promise<Session[]> {
     const now = this.#now()
     const user = this.#user(userId, now)
@@ -211,6 +230,14 @@ export class MemoryStore implements SessionStore {
     return user
   }
 
+  /** The record while the session is live; its expiry is untouched (as the scripts' KEEPTTL). */
+  #liveRecord (userId: string, sessionId: string): SessionRecord | undefined {
+    const now = this.#now()
+    const user = this.#user(userId, now)
+    if (user === undefined || !this.#isLive(user, sessionId, now)) return undefined
+    return user.records.get(sessionId)!.record
+  }
+
   #isLive (user: UserSessions, sessionId: string, now: number): boolean {
     const entry = user.records.get(sessionId)
     return entry !== undefined && !isExpired(entry.expiresAt, now)
@@ -253,7 +280,7 @@ function dropEndedIndexEntries (user: UserSessions, now: number): void {
 }
 
 function toSession (userId: string, id: string, record: SessionRecord, expiresAt: number): Session {
-  const { userAgent, ip, clientId, data } = record.metadata
+  const { userAgent, ip, clientId, data, authentication, binding } = record.metadata
   return {
     userId,
     id,
@@ -263,6 +290,8 @@ function toSession (userId: string, id: string, record: SessionRecord, expiresAt
     userAgent: userAgent || null,
     ip: ip || null,
     clientId: clientId || null,
-    data: data || null
+    data: data || null,
+    authentication: authentication || null,
+    binding: binding || null
   }
 }

@@ -7,13 +7,15 @@
  * store, which keeps it only if the presented secret was the newest.
  */
 import { formatRefreshToken, hashSecret, isValidSessionId, isValidUserId, MAX_USER_ID_BYTES, mintSecret, mintSessionId, openSuccessor, parseRefreshToken, sealSuccessor } from './refresh-token.js'
-import type { ReuseKind, RevocationWatcher, Session, SessionLimits, SessionStore, StoredMetadata } from './store.js'
+import type { BindResult, ReuseKind, RevocationWatcher, Session, SessionLimits, SessionStore, StoredMetadata } from './store.js'
+import { formatBinding, type Binding } from './binding.js'
 
 /** Metadata is kept for display and bounded, so that a session's size in the store is too. */
 const MAX_USER_AGENT_LENGTH = 256
 const MAX_IP_LENGTH = 64
 const MAX_CLIENT_ID_LENGTH = 128
 const MAX_DATA_LENGTH = 4096
+const MAX_AUTHENTICATION_LENGTH = 256
 
 export interface SessionMetadata {
   userAgent?: string | null
@@ -22,6 +24,10 @@ export interface SessionMetadata {
   clientId?: string | null
   /** Opaque data kept with the session (the plugin keeps login-time claims here when there is no loadUser). */
   data?: string | null
+  /** How and when the user proved who they are (opaque here), kept unchanged through rotations. */
+  authentication?: string | null
+  /** The key the new session is bound to from the start (null = not bound). */
+  binding?: Binding | null
 }
 
 export interface CreatedSession {
@@ -46,6 +52,8 @@ export type RotateResult =
   | { outcome: 'stale', userId: string, sessionId: string }
   /** Malformed token, wrong secret, or a session of another client. */
   | { outcome: 'invalid' }
+  /** The session is bound to a key the request did not prove: refused, the session untouched (not revoked). */
+  | { outcome: 'unbound', userId: string, sessionId: string }
   /** No such session (never existed, revoked, evicted, or long expired). */
   | { outcome: 'missing', userId: string, sessionId: string }
   | { outcome: 'expired', userId: string, sessionId: string }
@@ -53,6 +61,8 @@ export type RotateResult =
 export interface RotateContext {
   /** The client the refresh is made for; must equal the session's clientId (null = none). */
   clientId?: string | null
+  /** The key the request proved it holds: required by a session bound to it, and binds an unbound one. */
+  binding?: Binding | null
 }
 
 export type RevokeByTokenResult =
@@ -103,7 +113,9 @@ export class SessionCore {
         userAgent: clip(metadata.userAgent, MAX_USER_AGENT_LENGTH),
         ip: clip(metadata.ip, MAX_IP_LENGTH),
         clientId: clip(metadata.clientId, MAX_CLIENT_ID_LENGTH),
-        data: clip(metadata.data, MAX_DATA_LENGTH)
+        data: clip(metadata.data, MAX_DATA_LENGTH),
+        authentication: clip(metadata.authentication, MAX_AUTHENTICATION_LENGTH),
+        binding: metadata.binding == null ? '' : formatBinding(metadata.binding)
       } satisfies StoredMetadata
     })
     return { token: formatRefreshToken({ userId, sessionId, secret }), session, evicted }
@@ -121,7 +133,8 @@ export class SessionCore {
       presentedHash: hashSecret(secret),
       successorHash: hashSecret(successor),
       sealedSuccessor: sealSuccessor(secret, successor),
-      clientId: clip(context.clientId, MAX_CLIENT_ID_LENGTH)
+      clientId: clip(context.clientId, MAX_CLIENT_ID_LENGTH),
+      binding: context.binding == null ? '' : formatBinding(context.binding)
     })
     switch (result.outcome) {
       case 'rotated':
@@ -144,6 +157,19 @@ export class SessionCore {
     const { userId, sessionId, secret } = parts
     const outcome = await this.store.revokeBySecret({ userId, sessionId, presentedHash: hashSecret(secret) })
     return outcome === 'revoked' ? { outcome, userId, sessionId } : { outcome }
+  }
+
+  /** Bind a live session to a key; a bound session keeps its binding for life (`conflict` for another key). */
+  async bind (userId: string, sessionId: string, binding: Binding): Promise<BindResult> {
+    if (!isValidUserId(userId) || !isValidSessionId(sessionId)) return 'missing'
+    return await this.store.bind({ userId, sessionId, binding: formatBinding(binding) })
+  }
+
+  /** Replace how and when the user proved who they are, without rotating anything; false when the session is not live. */
+  async setAuthentication (userId: string, sessionId: string, authentication: string): Promise<boolean> {
+    if (!isValidUserId(userId) || !isValidSessionId(sessionId)) return false
+    if (authentication.length > MAX_AUTHENTICATION_LENGTH) throw new TypeError(`authentication must be at most ${MAX_AUTHENTICATION_LENGTH} characters`)
+    return await this.store.setAuthentication({ userId, sessionId, authentication })
   }
 
   /** True when the session existed (and belonged to userId) and is now revoked. */

@@ -20,6 +20,10 @@ export interface StoredMetadata {
   clientId: string
   /** Opaque data (the plugin keeps login-time claims here when there is no loadUser). */
   data: string
+  /** How and when the user proved who they are, encoded by the core: kept through rotations, replaced only by setAuthentication. */
+  authentication: string
+  /** The key the session is bound to (`<kind>:<thumbprint>`); '' = not bound. */
+  binding: string
 }
 
 export interface Session {
@@ -35,6 +39,9 @@ export interface Session {
   ip: string | null
   clientId: string | null
   data: string | null
+  authentication: string | null
+  /** `<kind>:<thumbprint>` of the key the session is bound to; null = not bound. */
+  binding: string | null
 }
 
 export interface CreateInput {
@@ -61,6 +68,11 @@ export interface RotateInput {
   sealedSuccessor: Buffer
   /** Must equal the session's clientId ('' = none), or the outcome is `invalid`. */
   clientId: string
+  /**
+   * The binding the request proved possession of ('' = none). A bound session refuses any other
+   * (`unbound`); an unbound session rotated with one becomes bound to it.
+   */
+  binding: string
 }
 
 /** `predecessor`: the token retired by the latest rotation, presented after the grace window; `older`: one retired before that. */
@@ -77,6 +89,8 @@ export type StoreRotateResult =
   | { outcome: 'stale' }
   /** A wrong secret, or a session of another client: refused, the session untouched. */
   | { outcome: 'invalid' }
+  /** A bound session, and the request did not prove its key: refused before the secret is looked at, the session untouched. */
+  | { outcome: 'unbound' }
   /** No such session (never existed, revoked, evicted, or long expired). */
   | { outcome: 'missing' }
   /** The session has reached its end (and is now gone). */
@@ -90,6 +104,22 @@ export interface RevokeBySecretInput {
 
 /** `revoked` when the secret was the newest, the predecessor or a remembered older one; `invalid` for another secret; `missing` for no live session. */
 export type RevokeBySecretResult = 'revoked' | 'invalid' | 'missing'
+
+export interface BindInput {
+  userId: string
+  sessionId: string
+  /** `<kind>:<thumbprint>` */
+  binding: string
+}
+
+/** `bound`: the session is now (or already was) bound to this binding; `conflict`: to another one, unchanged; `missing`: no live session. */
+export type BindResult = 'bound' | 'conflict' | 'missing'
+
+export interface SetAuthenticationInput {
+  userId: string
+  sessionId: string
+  authentication: string
+}
 
 /** Receives the session ids revoked by any instance, and whether the feed is currently complete. */
 export interface RevocationWatcher {
@@ -108,6 +138,10 @@ export interface SessionStore {
   create (input: CreateInput): Promise<CreateResult>
   /** Classify the presented secret (see retired-secrets.ts) and rotate, replay, revoke or refuse. */
   rotate (input: RotateInput): Promise<StoreRotateResult>
+  /** Bind a live session to a key; a bound session keeps its binding for life. */
+  bind (input: BindInput): Promise<BindResult>
+  /** Replace a live session's authentication, nothing else (no rotation, no new TTL); false when there is no live session. */
+  setAuthentication (input: SetAuthenticationInput): Promise<boolean>
   /** Logout: revoke the session if the presented secret is one of its own. */
   revokeBySecret (input: RevokeBySecretInput): Promise<RevokeBySecretResult>
   /** True when the session was live and is now revoked. */

@@ -11,12 +11,17 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { parseRefreshToken } from '../../src/session/refresh-token.js'
 import type { RotateResult, SessionCore } from '../../src/session/session-core.js'
 import type { SessionLimits } from '../../src/session/store.js'
+import type { Binding } from '../../src/session/binding.js'
 
 /**
  * Returns `count` session cores whose stores share one state (for Redis: separate connections,
  * like separate app instances; for memory: the same instance).
  */
 export type MakeStores = (limits: SessionLimits, count?: number) => Promise<SessionCore[]>
+
+const DEVICE_KEY: Binding = { kind: 'dpop', thumbprint: 'A'.repeat(43) }
+const OTHER_KEY: Binding = { kind: 'dpop', thumbprint: 'B'.repeat(43) }
+const BROWSER_KEY: Binding = { kind: 'dbsc', thumbprint: 'A'.repeat(43) }
 
 const LONG: SessionLimits = { idleTtlMs: 60_000, absoluteTtlMs: 120_000, reuseGraceMs: 2_000, maxSessionsPerUser: 10 }
 
@@ -74,6 +79,79 @@ export function storeContract (t: Test, makeStores: MakeStores): void {
     const replay = await store.rotate(token)
     t.equal(replay.outcome === 'grace' && replay.session.data, data)
     t.equal((await store.list(userId))[0]!.data, data)
+  })
+
+  t.test('authentication and binding are kept with the session through rotation, grace and list', async (t) => {
+    const store = await one()
+    const userId = newUser()
+    const { token, session } = await store.create(userId, { authentication: 'pwd@1', binding: DEVICE_KEY })
+    t.match(session, { authentication: 'pwd@1', binding: 'dpop:' + DEVICE_KEY.thumbprint })
+    const rotated = await store.rotate(token, { binding: DEVICE_KEY })
+    t.match(rotated, { outcome: 'rotated', session: { authentication: 'pwd@1', binding: 'dpop:' + DEVICE_KEY.thumbprint } })
+    const replay = await store.rotate(token, { binding: DEVICE_KEY })
+    t.match(replay, { outcome: 'grace', session: { authentication: 'pwd@1', binding: 'dpop:' + DEVICE_KEY.thumbprint } })
+    t.match((await store.list(userId))[0], { authentication: 'pwd@1', binding: 'dpop:' + DEVICE_KEY.thumbprint })
+    const plain = await store.create(userId)
+    t.match(plain.session, { authentication: null, binding: null }, 'none: null')
+  })
+
+  t.test('setAuthentication replaces it alone: the same token still rotates once, the expiry does not move', async (t) => {
+    const store = await one()
+    const userId = newUser()
+    const { token, session } = await store.create(userId, { authentication: 'pwd@1' })
+    await sleep(20)
+    t.equal(await store.setAuthentication(userId, session.id, 'hwk@2'), true)
+    t.match((await store.list(userId))[0], { authentication: 'hwk@2', lastUsedAt: session.createdAt, expiresAt: session.expiresAt })
+    const rotated = await store.rotate(token)
+    t.match(rotated, { outcome: 'rotated', session: { authentication: 'hwk@2' } }, 'not a rotation: the token before it is still the newest')
+    t.equal(await store.setAuthentication(userId, 'AAAAAAAAAAAAAAAAAAAAAA', 'x'), false, 'no such session')
+    t.equal(await store.setAuthentication('', session.id, 'x'), false, 'an invalid user id')
+    await store.revoke(userId, session.id)
+    t.equal(await store.setAuthentication(userId, session.id, 'x'), false, 'a revoked session')
+    t.same(await store.list(userId), [], 'and it did not come back')
+    await t.rejects(store.setAuthentication(userId, session.id, 'x'.repeat(257)), TypeError, 'bounded')
+  })
+
+  t.test('bind: once for life; the same key again is bound, another is a conflict', async (t) => {
+    const store = await one()
+    const userId = newUser()
+    const { token, session } = await store.create(userId)
+    t.equal(await store.bind(userId, session.id, BROWSER_KEY), 'bound')
+    t.equal(await store.bind(userId, session.id, BROWSER_KEY), 'bound', 'again')
+    t.equal(await store.bind(userId, session.id, OTHER_KEY), 'conflict')
+    t.equal(await store.bind(userId, session.id, DEVICE_KEY), 'conflict', 'the same thumbprint of another kind is another binding')
+    t.match((await store.list(userId))[0], { binding: 'dbsc:' + BROWSER_KEY.thumbprint, expiresAt: session.expiresAt })
+    t.match(await store.rotate(token, { binding: BROWSER_KEY }), { outcome: 'rotated', session: { binding: 'dbsc:' + BROWSER_KEY.thumbprint } })
+    t.equal(await store.bind(userId, 'AAAAAAAAAAAAAAAAAAAAAA', BROWSER_KEY), 'missing')
+    t.equal(await store.bind('', session.id, BROWSER_KEY), 'missing', 'an invalid user id')
+    await store.revoke(userId, session.id)
+    t.equal(await store.bind(userId, session.id, BROWSER_KEY), 'missing', 'a revoked session')
+    await t.rejects(store.bind(userId, session.id, { kind: 'dpop', thumbprint: 'short' }), TypeError, 'not a thumbprint')
+  })
+
+  t.test('a bound session refuses every token without its key, even a retired one, and is not revoked', async (t) => {
+    const store = await one({ reuseGraceMs: 0 })
+    const userId = newUser()
+    const { token, session } = await store.create(userId, { binding: DEVICE_KEY })
+    const unbound = { outcome: 'unbound', userId, sessionId: session.id }
+    t.same(await store.rotate(token), unbound, 'no key')
+    t.same(await store.rotate(token, { binding: OTHER_KEY }), unbound, 'another key')
+    t.same(await store.rotate(token, { binding: BROWSER_KEY }), unbound, 'the same thumbprint of another kind')
+    const next = tokenOf(t, await store.rotate(token, { binding: DEVICE_KEY }))
+    await sleep(5)
+    t.same(await store.rotate(token), unbound, 'a retired token without the key: not even reuse')
+    t.equal(await store.isLive(userId, session.id), true, 'the session lives on')
+    t.equal((await store.rotate(next, { binding: DEVICE_KEY })).outcome, 'rotated', 'for the holder of the key')
+  })
+
+  t.test('an unbound session rotated with a key becomes bound to it', async (t) => {
+    const store = await one()
+    const userId = newUser()
+    const { token, session } = await store.create(userId)
+    const next = tokenOf(t, await store.rotate(token, { binding: DEVICE_KEY }))
+    t.match((await store.list(userId))[0], { binding: 'dpop:' + DEVICE_KEY.thumbprint })
+    t.same(await store.rotate(next), { outcome: 'unbound', userId, sessionId: session.id }, 'from then on the key is needed')
+    t.equal(await store.bind(userId, session.id, BROWSER_KEY), 'conflict')
   })
 
   t.test('rotation returns a new token for the same session and retires nothing else', async (t) => {

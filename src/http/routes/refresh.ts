@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import type { PluginContext } from '../../context.js'
 import { clearRefreshCookie } from '../cookies.js'
 import { csrfGuard } from '../csrf.js'
-import { RefreshInvalidError, RefreshMissingError, RefreshReusedError } from '../../errors.js'
+import { RefreshInvalidError, RefreshMissingError, RefreshReusedError, RefreshUnboundError } from '../../errors.js'
 import { runCallback } from '../../app-callbacks.js'
 import { bodyErrors, describe, documented, errorResponse, header, INTERNAL_ERROR, RefreshBody, refreshCookieParameter, STORE_UNAVAILABLE, TokenResponse } from '../schemas.js'
 import { decodeIdentity, identityOf, issueTokens, type Identity } from '../issue-tokens.js'
@@ -25,7 +25,7 @@ export function refreshRoute (fastify: FastifyInstance, context: PluginContext):
       response: {
         200: documented(TokenResponse, 'A new access token and a new refresh token (the same newest one for a duplicate within the grace window)', { ...header.noStore(), ...(options.transport !== 'body' && header.setCookie('The new refresh cookie')) }),
         ...bodyErrors({ validated: true, emptyJson: false }),
-        401: errorResponse(401, 'No refresh token, or one that is invalid, expired or reused (reuse revokes the session)', ['AUTH_REFRESH_MISSING', 'AUTH_REFRESH_INVALID', 'AUTH_REFRESH_REUSED'],
+        401: errorResponse(401, 'No refresh token, or one that is invalid, expired or reused (reuse revokes the session), or a session bound to a device key the request did not prove', ['AUTH_REFRESH_MISSING', 'AUTH_REFRESH_INVALID', 'AUTH_REFRESH_REUSED', 'AUTH_REFRESH_UNBOUND'],
           options.transport !== 'body' ? header.setCookie('The refresh cookie, cleared (Max-Age=0); not for a stale duplicate, whose tab already holds a newer one') : undefined),
         403: errorResponse(403, 'A cookie-carried request from another origin', ['AUTH_CSRF_REJECTED']),
         500: INTERNAL_ERROR(),
@@ -49,6 +49,11 @@ export function refreshRoute (fastify: FastifyInstance, context: PluginContext):
       await runCallback(request, 'onReuseDetected', callbacks.onReuseDetected, { userId: result.userId, sessionId: result.sessionId, ip, userAgent, reuse: result.reuse })
       telemetry.outcome(request, 'reused')
       throw new RefreshReusedError()
+    }
+    if (result.outcome === 'unbound') {
+      // The session lives on for the device that holds the key; its cookie is not ours to clear.
+      telemetry.outcome(request, 'unbound')
+      throw new RefreshUnboundError()
     }
     if (result.outcome !== 'rotated' && result.outcome !== 'grace') {
       // A stale duplicate comes from a client that already holds a newer token: clearing the

@@ -7,6 +7,7 @@ ARGV[5] idle ttl ms      ARGV[6] absolute ttl ms     ARGV[7] max sessions per us
 ARGV[8] user agent       ARGV[9] ip                  ARGV[10] client id       ARGV[11] opaque data
 ARGV[12] how long the index outlives its newest session, ms
 ARGV[13] revocation channel: evicted session ids are published there ('' = do not publish)
+ARGV[14] authentication ('' = none)   ARGV[15] binding ('' = none)
 Reply: 'late' (nothing written) after the deadline; else { createdAt, expiresAt, evictedSessionId... }
 ]]
 local now = nowMs(ARGV[1])
@@ -27,7 +28,7 @@ if overflow > 0 then
 end
 
 local expiresAt = sessionExpiry(now, now, tonumber(ARGV[5]), tonumber(ARGV[6]))
-redis.call('SET', KEYS[2], cmsgpack.pack({ ARGV[4], now, 0, '', '', '', ARGV[8], ARGV[9], ARGV[10], ARGV[11] }), 'PXAT', expiresAt)
+redis.call('SET', KEYS[2], cmsgpack.pack({ ARGV[4], now, 0, '', '', '', ARGV[8], ARGV[9], ARGV[10], ARGV[11], 0, ARGV[14], ARGV[15] }), 'PXAT', expiresAt)
 redis.call('ZADD', index, expiresAt, sid)
 local last = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
 redis.call('PEXPIREAT', index, tonumber(last[2]) + tonumber(ARGV[12]))

@@ -1,7 +1,7 @@
 --[[ List a user's live sessions, dropping index entries whose session has gone.
 KEYS[1] the user's session index      KEYS[2] the user's session key base (KEYS[2] .. id = a record)
 ARGV[1] now ms ('' = Redis TIME)      ARGV[2] idle ttl ms   ARGV[3] absolute ttl ms
-Reply: flat, 8 per session: sessionId, createdAt, lastUsedAt, expiresAt, userAgent, ip, clientId, data
+Reply: flat, 10 per session: sessionId, createdAt, lastUsedAt, expiresAt, userAgent, ip, clientId, data, authentication, binding
 ]]
 local now = nowMs(ARGV[1])
 local index, base = KEYS[1], KEYS[2]
@@ -10,11 +10,11 @@ local reply = {}
 for _, sid in ipairs(redis.call('ZRANGE', index, 0, -1)) do
   local packed = redis.call('GET', base .. sid)
   if packed then
-    local _, createdAt, lastUsed, _, _, _, ua, ip, cid, data = unpack(cmsgpack.unpack(packed))
+    local _, createdAt, lastUsed, _, _, _, ua, ip, cid, data, _, auth, binding = unpack(cmsgpack.unpack(packed))
     if lastUsed == 0 then lastUsed = createdAt end
     local expiresAt = sessionExpiry(createdAt, lastUsed, tonumber(ARGV[2]), tonumber(ARGV[3]))
     if expiresAt > now then
-      for _, v in ipairs({ sid, createdAt, lastUsed, expiresAt, ua, ip, cid, data }) do table.insert(reply, v) end
+      for _, v in ipairs({ sid, createdAt, lastUsed, expiresAt, ua, ip, cid, data, auth or '', binding or '' }) do table.insert(reply, v) end
     end
   else
     redis.call('ZREM', index, sid)

@@ -13,11 +13,12 @@ ARGV[10] client id of the request ('' = none)
 ARGV[11] fingerprint bytes   ARGV[12] older fingerprints kept
 ARGV[13] how long the index outlives its newest session, ms
 ARGV[14] revocation channel ('' = do not publish)
+ARGV[15] the binding the request proved ('' = none)
 Reply: 'late' (nothing written) after the deadline; else
-  { 'rotated', createdAt, lastUsedAt, expiresAt, userAgent, ip, clientId, data }
-  { 'grace',   createdAt, lastUsedAt, expiresAt, userAgent, ip, clientId, data, sealedSuccessor }
+  { 'rotated', createdAt, lastUsedAt, expiresAt, userAgent, ip, clientId, data, authentication, binding }
+  { 'grace',   createdAt, lastUsedAt, expiresAt, userAgent, ip, clientId, data, authentication, binding, sealedSuccessor }
   { 'reused', 'predecessor' | 'older' }   (the session is gone)
-  { 'stale' } | { 'invalid' } | { 'missing' } | { 'expired' }
+  { 'stale' } | { 'invalid' } | { 'unbound' } | { 'missing' } | { 'expired' }
 ]]
 local now = nowMs(ARGV[1])
 if isLate(now, ARGV[2]) then return 'late' end
@@ -25,20 +26,16 @@ local index, key, sid, presented = KEYS[1], KEYS[2], ARGV[3], ARGV[4]
 local idle, absolute, grace, fpBytes = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[11])
 
 local packed = redis.call('GET', key)
-local h, createdAt, rotatedAt, p, sealed, older, ua, ip, cid, data, previousRotatedAt
+local h, createdAt, rotatedAt, p, sealed, older, ua, ip, cid, data, previousRotatedAt, auth, binding
 local expiresAt = 0
 if packed then
-  h, createdAt, rotatedAt, p, sealed, older, ua, ip, cid, data, previousRotatedAt = unpack(cmsgpack.unpack(packed))
-  previousRotatedAt = previousRotatedAt or 0
+  h, createdAt, rotatedAt, p, sealed, older, ua, ip, cid, data, previousRotatedAt, auth, binding = unpack(cmsgpack.unpack(packed))
+  -- Records written before these fields existed have none.
+  previousRotatedAt, auth, binding = previousRotatedAt or 0, auth or '', binding or ''
   local lastUsed = rotatedAt
   if lastUsed == 0 then lastUsed = createdAt end
   expiresAt = sessionExpiry(createdAt, lastUsed, idle, absolute)
-  -- Made before the user's last revoke-all and not kept by it: revoked, even if the index lost it.
-  local mark = redis.call('GET', KEYS[3])
-  if mark then
-    local markedAt, kept = string.match(mark, '^(%d+):(.*)$')
-    if createdAt < tonumber(markedAt) and sid ~= kept then expiresAt = 0 end
-  end
+  if isRevokedByMark(KEYS[3], createdAt, sid) then expiresAt = 0 end
 end
 if not packed or expiresAt <= now then
   -- Gone or at its end: the index entry, while the index lives, tells expired from missing.
@@ -52,6 +49,8 @@ if not packed or expiresAt <= now then
   return { 'missing' }
 end
 if cid ~= ARGV[10] then return { 'invalid' } end
+-- Before the secret is classified: without the key, even a retired token cannot revoke the session.
+if binding ~= '' and binding ~= ARGV[15] then return { 'unbound' } end
 
 local function revokeAsReused (kind)
   redis.call('DEL', key)
@@ -67,8 +66,9 @@ if class == 'newest' then
     older = string.sub(string.sub(p, 1, fpBytes) .. older, 1, fpBytes * tonumber(ARGV[12]))
     previousRotatedAt = rotatedAt
   end
+  binding = ARGV[15]
   local newExpiresAt = sessionExpiry(createdAt, now, idle, absolute)
-  redis.call('SET', key, cmsgpack.pack({ ARGV[5], createdAt, now, presented, ARGV[6], older, ua, ip, cid, data, previousRotatedAt }), 'PXAT', newExpiresAt)
+  redis.call('SET', key, cmsgpack.pack({ ARGV[5], createdAt, now, presented, ARGV[6], older, ua, ip, cid, data, previousRotatedAt, auth, binding }), 'PXAT', newExpiresAt)
   redis.call('ZADD', index, newExpiresAt, sid)
   -- The index lives as long as its latest session (+ linger). GT only ever extends it (Redis 7+);
   -- it treats a key without TTL as infinite, so such a key (re-created by ZADD) gets one plainly.
@@ -76,9 +76,9 @@ if class == 'newest' then
   if redis.call('PEXPIREAT', index, indexExpiresAt, 'GT') == 0 and redis.call('PTTL', index) == -1 then
     redis.call('PEXPIREAT', index, indexExpiresAt)
   end
-  return { 'rotated', createdAt, now, newExpiresAt, ua, ip, cid, data }
+  return { 'rotated', createdAt, now, newExpiresAt, ua, ip, cid, data, auth, binding }
 end
-if class == 'grace' then return { 'grace', createdAt, rotatedAt, expiresAt, ua, ip, cid, data, sealed } end
+if class == 'grace' then return { 'grace', createdAt, rotatedAt, expiresAt, ua, ip, cid, data, auth, binding, sealed } end
 if class == 'reused-predecessor' then return revokeAsReused('predecessor') end
 if class == 'reused-older' then return revokeAsReused('older') end
 if class == 'stale' then return { 'stale' } end

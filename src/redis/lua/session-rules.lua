@@ -20,6 +20,15 @@ local function isLiveKey (key, now)
   return redis.call('PEXPIRETIME', key) > now
 end
 
+-- A session made before the user's last revoke-all (`<ms>:<kept id>`, see revoke-all-3.lua) and
+-- not kept by it is revoked, even if the index lost it.
+local function isRevokedByMark (markKey, createdAt, sid)
+  local mark = redis.call('GET', markKey)
+  if not mark then return false end
+  local markedAt, kept = string.match(mark, '^(%d+):(.*)$')
+  return createdAt < tonumber(markedAt) and sid ~= kept
+end
+
 -- 0-based position of the fingerprint among the concatenated older ones, or -1.
 local function olderPosition (older, fingerprint, fpBytes)
   for i = 1, #older, fpBytes do
