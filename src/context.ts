@@ -1,6 +1,7 @@
 /** What the routes and decorators share: resolved once at registration, read on every request. */
 import type { preHandlerAsyncHookHandler } from 'fastify'
 import type { AccessTokens } from './access/access-token.js'
+import type { Dbsc } from './binding/dbsc/dbsc.js'
 import type { LoginLimiter } from './login-limiter/limiter.js'
 import type { RefreshSessionsOptions, ResolvedOptions } from './options.js'
 import type { PasswordHasher } from './password.js'
@@ -19,4 +20,6 @@ export interface PluginContext {
   callbacks: AppCallbacks
   authenticate: preHandlerAsyncHookHandler
   telemetry: Telemetry
+  /** Device Bound Session Credentials, when `dbsc.enabled`. */
+  dbsc: Dbsc | null
 }

@@ -33,6 +33,18 @@ export const DEFAULTS = Object.freeze({
   }),
   /** OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1. */
   argon2: Object.freeze({ memoryCost: 19456, timeCost: 2, parallelism: 1 }),
+  /**
+   * Device Bound Session Credentials (browsers): off unless asked for. The bound cookie is short on
+   * purpose (proof of possession every 10 min); a challenge lives long enough for a browser to
+   * sign it in the background after login, and no longer.
+   */
+  dbsc: Object.freeze({
+    enabled: false,
+    boundCookieName: 'bound_session',
+    boundCookieMaxAgeMs: 10 * MINUTE_MS,
+    challengeTtlMs: 5 * MINUTE_MS,
+    routes: Object.freeze({ register: '/dbsc/register', refresh: '/dbsc/refresh' })
+  }),
   /** The names under which the plugin decorates the app (an app may already use one, as @fastify/jwt teaches). */
   decorators: Object.freeze({ authenticate: 'authenticate', authenticateSession: 'authenticateSession', requireRoles: 'requireRoles', refreshSessions: 'refreshSessions' })
 } as const)

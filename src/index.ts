@@ -7,6 +7,7 @@ import { registerAccessTokens } from './access/access-token.js'
 import type { PluginContext } from './context.js'
 import { createAuthenticate, createAuthenticateSession, requireRoles } from './access/authenticate.js'
 import { RevocationCache } from './access/revocations.js'
+import { Dbsc } from './binding/dbsc/dbsc.js'
 import type { LoginLimiter } from './login-limiter/limiter.js'
 import { MemoryLoginLimiter } from './login-limiter/memory-limiter.js'
 import { RedisLoginLimiter } from './login-limiter/redis-limiter.js'
@@ -83,7 +84,7 @@ async function refreshSessions (fastify: FastifyInstance, userOptions: RefreshSe
     store
   } satisfies RefreshSessionsApi)
 
-  const context: PluginContext = { options, sessions, tokens, passwords, limiter, callbacks: userOptions, authenticate, telemetry }
+  const context: PluginContext = { options, sessions, tokens, passwords, limiter, callbacks: userOptions, authenticate, telemetry, dbsc: Dbsc.create(options, redis) }
   await fastify.register(authRoutes, { prefix: options.routePrefix, context })
   if (options.routes.jwks !== false) {
     const path = options.routes.jwks
@@ -97,7 +98,7 @@ async function refreshSessions (fastify: FastifyInstance, userOptions: RefreshSe
 const plugin: FastifyPluginAsync<RefreshSessionsOptions> = fp(refreshSessions, { fastify: '5.x', name: 'fastify-refresh-sessions' })
 export default plugin
 
-export type { RefreshSessionsOptions, AuthUserRecord, LoginUserRecord, LoginEvent, LoginFailedEvent, RefreshEvent, LogoutEvent, ReuseDetectedEvent, PasswordRehashEvent } from './options.js'
+export type { RefreshSessionsOptions, DbscOptions, AuthUserRecord, LoginUserRecord, LoginEvent, LoginFailedEvent, RefreshEvent, LogoutEvent, ReuseDetectedEvent, PasswordRehashEvent } from './options.js'
 export type { AuthUser, AuthUserClaims, RefreshSessionsApi, RefreshSessionsJWT, RequestUserTypes } from './types.js'
 export type { SessionStore, Session, SessionLimits, StoredMetadata, CreateInput, CreateResult, RotateInput, StoreRotateResult, RevokeBySecretInput, RevokeBySecretResult, RevocationWatcher, ReuseKind } from './session/store.js'
 export type { CreatedSession, RotateResult, RotateContext, RevokeByTokenResult, SessionMetadata } from './session/session-core.js'

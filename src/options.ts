@@ -4,6 +4,7 @@
  * parses every duration once and falls back to DEFAULTS (defaults.ts) for what is undefined.
  * Units after resolution: `...Ms` for the store and Redis, `...Seconds` for JWT and cookies.
  */
+import { hkdfSync } from 'node:crypto'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
@@ -86,6 +87,14 @@ const DataOptionsSchema = Type.Object({
     requireRoles: Type.Optional(DecoratorName),
     refreshSessions: Type.Optional(DecoratorName)
   }, { additionalProperties: false })),
+  dbsc: Type.Optional(Type.Object({
+    enabled: Type.Optional(Type.Boolean()),
+    boundCookieName: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]+$', maxLength: 64 })),
+    boundCookieMaxAge: Type.Optional(Duration),
+    challengeTtl: Type.Optional(Duration),
+    secret: Type.Optional(Type.Unknown()),
+    routes: Type.Optional(Type.Object({ register: Type.Optional(Path), refresh: Type.Optional(Path) }, { additionalProperties: false }))
+  }, { additionalProperties: false })),
   argon2: Type.Optional(Type.Object({
     memoryCost: Type.Optional(Type.Integer({ minimum: 1024, maximum: Number.MAX_SAFE_INTEGER })),
     timeCost: Type.Optional(Count),
@@ -118,7 +127,15 @@ type Hook<E> = (event: E, request: FastifyRequest) => unknown
 
 export type { KeyInput } from './access/key-set.js'
 
-export interface RefreshSessionsOptions extends Omit<Static<typeof DataOptionsSchema>, 'accessToken'> {
+export type DbscOptions = Omit<NonNullable<Static<typeof DataOptionsSchema>['dbsc']>, 'secret'> & {
+  /**
+   * Signs the short-lived bound cookies (HMAC-SHA256), at least 32 bytes, the same on every
+   * instance. Default: derived from accessToken.secret; required with an asymmetric key set.
+   */
+  secret?: string | Buffer
+}
+
+export interface RefreshSessionsOptions extends Omit<Static<typeof DataOptionsSchema>, 'accessToken' | 'dbsc'> {
   /** An ioredis Redis or Cluster; omitted: the in-memory store (one process, not durable). */
   redis?: Redis | Cluster
   accessToken: Omit<Static<typeof DataOptionsSchema>['accessToken'], 'secret' | 'keys'> & {
@@ -127,6 +144,8 @@ export interface RefreshSessionsOptions extends Omit<Static<typeof DataOptionsSc
     /** Asymmetric key set; each has a kid; `signingKid` (default: the first with a private key) signs, all verify. */
     keys?: KeyOption[]
   }
+  /** Device Bound Session Credentials for browsers (off by default): see resolveDbscOptions. */
+  dbsc?: DbscOptions
   findUser: (username: string) => Promise<LoginUserRecord | null | undefined> | LoginUserRecord | null | undefined
   loadUser?: (id: string) => Promise<AuthUserRecord | null | undefined> | AuthUserRecord | null | undefined
   /**
@@ -164,11 +183,22 @@ export interface ResolvedOptions {
   allowedOrigins: string[]
   loginLimits: { perUserIp: LoginLimit, perIp: LoginLimit } | false
   argon2: { memoryCost: number, timeCost: number, parallelism: number }
+  dbsc: ResolvedDbscOptions
   /** The names the decorators are registered under. */
   decorators: { authenticate: string, authenticateSession: string, requireRoles: string, refreshSessions: string }
 }
 
 interface LoginLimit { max: number, windowMs: number }
+
+export interface ResolvedDbscOptions {
+  enabled: boolean
+  boundCookieName: string
+  boundCookieMaxAgeSeconds: number
+  challengeTtlMs: number
+  /** The bound cookie's HMAC key (null when DBSC is off). */
+  secret: Buffer | null
+  routes: { register: string, refresh: string }
+}
 
 const MIN_HS256_SECRET_BYTES = 32
 
@@ -283,7 +313,39 @@ export function resolveOptions (options: RefreshSessionsOptions): ResolvedOption
     allowedOrigins: (options.allowedOrigins ?? DEFAULTS.allowedOrigins).map((origin) => new URL(origin).origin),
     loginLimits,
     argon2: { ...DEFAULTS.argon2, ...options.argon2 },
+    dbsc: resolveDbsc(options.dbsc, secret, hostPrefix, baseName),
     decorators
+  }
+}
+
+const DBSC_SECRET_INFO = 'fastify-refresh-sessions dbsc bound cookie'
+
+function resolveDbsc (dbsc: DbscOptions | undefined, accessTokenSecret: Buffer | null, hostPrefix: boolean, refreshCookieName: string): ResolvedDbscOptions {
+  const enabled = dbsc?.enabled ?? DEFAULTS.dbsc.enabled
+  const maxAgeMs = durationMs('dbsc.boundCookieMaxAge', dbsc?.boundCookieMaxAge, DEFAULTS.dbsc.boundCookieMaxAgeMs)
+  if (maxAgeMs % 1000 !== 0 || maxAgeMs < 1000) throw new OptionsError('option dbsc.boundCookieMaxAge must be whole seconds, at least 1s')
+  const challengeTtlMs = durationMs('dbsc.challengeTtl', dbsc?.challengeTtl, DEFAULTS.dbsc.challengeTtlMs)
+  if (challengeTtlMs < 1000) throw new OptionsError('option dbsc.challengeTtl must be at least 1s')
+  let secret: Buffer | null = null
+  if (dbsc?.secret !== undefined) {
+    if (typeof dbsc.secret !== 'string' && !Buffer.isBuffer(dbsc.secret)) throw new OptionsError('option dbsc.secret must be a string or a Buffer')
+    secret = Buffer.from(dbsc.secret)
+    if (secret.length < MIN_HS256_SECRET_BYTES) throw new OptionsError(`option dbsc.secret must be at least ${MIN_HS256_SECRET_BYTES} bytes`)
+  } else if (enabled) {
+    // Its own key, not the JWT secret itself: a bound cookie must never verify as anything else.
+    if (accessTokenSecret === null) throw new OptionsError('option dbsc.secret is required with accessToken.keys (it signs the bound cookies on every instance)')
+    secret = Buffer.from(hkdfSync('sha256', accessTokenSecret, Buffer.alloc(0), DBSC_SECRET_INFO, 32))
+  }
+  const boundCookieName = dbsc?.boundCookieName ?? DEFAULTS.dbsc.boundCookieName
+  if (boundCookieName === refreshCookieName) throw new OptionsError('option dbsc.boundCookieName must differ from cookie.name')
+  return {
+    enabled,
+    // The bound cookie travels with the refresh cookie: same prefix, same attributes.
+    boundCookieName: hostPrefix ? `__Host-${boundCookieName}` : boundCookieName,
+    boundCookieMaxAgeSeconds: maxAgeMs / 1000,
+    challengeTtlMs,
+    secret: enabled ? secret : null,
+    routes: { ...DEFAULTS.dbsc.routes, ...dbsc?.routes }
   }
 }
 

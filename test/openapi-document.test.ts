@@ -122,7 +122,10 @@ t.test('the demo document: valid, truthful, typed, and a typed client drives the
 
   await t.test('response headers where they are sent', async (t) => {
     const headers = (path: string, method: string, status: number): string[] => Object.keys(doc.paths[path]![method]!.responses[status]?.headers ?? {}).sort()
-    t.same(headers('/auth/login', 'post', 200), ['Cache-Control', 'Pragma', 'Set-Cookie'])
+    t.same(headers('/auth/login', 'post', 200), ['Cache-Control', 'Pragma', 'Sec-Session-Registration', 'Secure-Session-Registration', 'Set-Cookie'], 'the DBSC offer: the demo turns DBSC on')
+    t.same(headers('/auth/dbsc/register', 'post', 200), ['Cache-Control', 'Set-Cookie'])
+    t.same(headers('/auth/dbsc/refresh', 'post', 200), ['Cache-Control', 'Set-Cookie'])
+    t.same(headers('/auth/dbsc/refresh', 'post', 403), ['Secure-Session-Challenge'])
     t.same(headers('/auth/login', 'post', 429), ['Retry-After'])
     t.same(headers('/auth/refresh', 'post', 200), ['Cache-Control', 'Pragma', 'Set-Cookie'])
     t.same(headers('/auth/refresh', 'post', 401), ['Set-Cookie'], 'the cleared cookie')
@@ -141,6 +144,12 @@ t.test('the demo document: valid, truthful, typed, and a typed client drives the
       t.same(responses[415]?.content?.['application/json']?.schema?.properties?.code?.enum, ['FST_ERR_CTP_INVALID_MEDIA_TYPE'], `${method} ${path} 415`)
     }
     t.same(doc.paths['/auth/refresh']!.post!.responses[401]!.content!['application/json']!.schema!.properties!.code!.enum, ['AUTH_REFRESH_MISSING', 'AUTH_REFRESH_INVALID', 'AUTH_REFRESH_REUSED', 'AUTH_REFRESH_UNBOUND'])
+    const codes = (path: string, status: number): string[] | undefined => doc.paths[path]!.post!.responses[status]?.content?.['application/json']?.schema?.properties?.code?.enum
+    t.same(codes('/auth/dbsc/register', 400), ['AUTH_DBSC_PROOF_MISSING', 'AUTH_DBSC_PROOF_INVALID', 'FST_ERR_CTP_INVALID_JSON_BODY'])
+    t.same(codes('/auth/dbsc/register', 403), ['AUTH_DBSC_CHALLENGE_INVALID'])
+    t.same(codes('/auth/dbsc/register', 409), ['AUTH_DBSC_ALREADY_BOUND'])
+    t.same(codes('/auth/dbsc/refresh', 401), ['AUTH_DBSC_SESSION_UNKNOWN', 'AUTH_DBSC_KEY_MISMATCH'])
+    t.same(codes('/auth/dbsc/refresh', 403), ['AUTH_DBSC_PROOF_REQUIRED', 'AUTH_DBSC_CHALLENGE_INVALID'])
     t.same(doc.paths['/auth/login']!.post!.responses[400]!.content!['application/json']!.schema!.properties!.code!.enum, ['FST_ERR_VALIDATION', 'FST_ERR_CTP_INVALID_JSON_BODY', 'FST_ERR_CTP_EMPTY_JSON_BODY'])
     for (const [path, operations] of Object.entries(doc.paths)) {
       for (const [method, operation] of Object.entries(operations)) {

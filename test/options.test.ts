@@ -4,25 +4,14 @@
  * the ones README and SPEC list; without `redis`, one warning at start.
  */
 import t from 'tap'
-import Fastify from 'fastify'
 import { setTimeout as sleep } from 'node:timers/promises'
-import refreshSessions, { errors, parseDuration, type RefreshSessionsOptions } from '../src/index.js'
-import { ALICE, BOB, HS256_SECRET, buildApp, login, refreshCookie } from './helpers/build-app.js'
+import { errors, parseDuration } from '../src/index.js'
+import { ALICE, BOB, HS256_SECRET, buildApp, login, refreshCookie, registerPlugin } from './helpers/build-app.js'
 import { redisForTest } from '../support/redis-harness.js'
 import { connectRedis } from './helpers/redis-clients.js'
 
 const findUser = (): null => null
 const base = { accessToken: { secret: HS256_SECRET }, findUser }
-
-async function register (options: unknown): Promise<void> {
-  const app = Fastify()
-  try {
-    await app.register(refreshSessions, options as RefreshSessionsOptions)
-    await app.ready()
-  } finally {
-    await app.close().catch(() => {})
-  }
-}
 
 const DURATION = /must be a duration such as '15m', '7d', '10s', '500ms', or a number of seconds/
 
@@ -75,7 +64,7 @@ t.test('a bad option fails registration with a message naming it', async (t) => 
     ['routePrefix without a slash', { ...base, routePrefix: 'auth' }, /option routePrefix expected string to match/]
   ]
   for (const [name, options, message] of cases) {
-    await t.rejects(register(options), { name: 'OptionsError', code: 'AUTH_INVALID_OPTION', message }, name)
+    await t.rejects(registerPlugin(options), { name: 'OptionsError', code: 'AUTH_INVALID_OPTION', message }, name)
   }
 })
 
@@ -113,7 +102,7 @@ t.test('values the store, the login limiter or the password hasher would refuse 
     ['accessToken.clockSkew beyond it', { ...base, accessToken: { secret: HS256_SECRET, clockSkew: eons } }, /option accessToken\.clockSkew is too long/]
   ]
   for (const [name, options, message] of cases) {
-    await t.rejects(register(options), { name: 'OptionsError', code: 'AUTH_INVALID_OPTION', message }, name)
+    await t.rejects(registerPlugin(options), { name: 'OptionsError', code: 'AUTH_INVALID_OPTION', message }, name)
   }
 })
 

@@ -10,7 +10,7 @@ import { Type } from '@sinclair/typebox'
 import refreshSessions, { optionalBodies } from '../../src/index.js'
 import type { DemoConfig } from './config.js'
 import { errorBody, unauthorized } from './error-schemas.js'
-import { accessTokenKeys } from './keys.js'
+import { accessTokenKeys, dbscOptions } from './keys.js'
 import { pageRoutes } from './page.js'
 import { notFoundHandler, registrationRoute, strictValidator } from './registration.js'
 import { taskRoutes } from './tasks.js'
@@ -57,6 +57,7 @@ export async function buildTasksApi (config: DemoConfig, serverOptions: FastifyS
     maxSessionsPerUser: config.maxSessionsPerUser,
     transport: config.transport,
     cookie: { secure: config.cookieSecure },
+    dbsc: dbscOptions(config),
     findUser: (username) => users.byName(username),
     loadUser: (id) => users.byId(id),
     onPasswordRehash: ({ userId, passwordHash }) => users.updateHash(userId, passwordHash),

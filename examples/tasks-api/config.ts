@@ -13,6 +13,10 @@ export interface DemoConfig {
   maxSessionsPerUser: number
   transport: 'cookie' | 'body' | 'both'
   cookieSecure: boolean
+  /** Device Bound Session Credentials: on unless DBSC=off. */
+  dbsc: boolean
+  /** DBSC_BOUND_COOKIE_MAX_AGE: the bound cookie's lifetime (default the plugin's, 10m). */
+  dbscBoundCookieMaxAge: string | null
 }
 
 const ALGORITHMS = ['HS256', 'EdDSA', 'ES256', 'RS256'] as const
@@ -41,6 +45,8 @@ export function readConfig (env: NodeJS.ProcessEnv = process.env): DemoConfig {
     refreshReuseGrace: env.REFRESH_REUSE_GRACE ?? '10s',
     maxSessionsPerUser: Number(env.MAX_SESSIONS_PER_USER ?? 10),
     transport,
-    cookieSecure: (env.COOKIE_SECURE ?? 'true') !== 'false'
+    cookieSecure: (env.COOKIE_SECURE ?? 'true') !== 'false',
+    dbsc: env.DBSC !== 'off',
+    dbscBoundCookieMaxAge: env.DBSC_BOUND_COOKIE_MAX_AGE ?? null
   }
 }

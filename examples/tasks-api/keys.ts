@@ -22,3 +22,16 @@ export function accessTokenKeys (config: DemoConfig, log: FastifyBaseLogger): Pi
   log.info(`signing access tokens with a generated ${config.jwtAlg} key pair; public key at /.well-known/jwks.json`)
   return { keys: [{ kid: `demo-${config.jwtAlg.toLowerCase()}-1`, alg: config.jwtAlg, privateKey: pair.privateKey, publicKey: pair.publicKey }] }
 }
+
+/**
+ * DBSC for the demo (on unless DBSC=off). With HS256 the plugin derives the bound-cookie key from
+ * the JWT secret; a generated key pair has no shared secret, so this process gets a random one
+ * (as its key pair is random too).
+ */
+export function dbscOptions (config: DemoConfig): NonNullable<RefreshSessionsOptions['dbsc']> {
+  return {
+    enabled: config.dbsc,
+    ...(config.dbscBoundCookieMaxAge !== null && { boundCookieMaxAge: config.dbscBoundCookieMaxAge }),
+    ...(config.jwtAlg !== 'HS256' && { secret: randomBytes(32) })
+  }
+}

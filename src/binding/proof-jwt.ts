@@ -6,7 +6,7 @@
  *
  * jose does the signature, the key import and the thumbprint; this file pins what it may accept.
  */
-import { calculateJwkThumbprint, compactVerify, EmbeddedJWK, type JWK } from 'jose'
+import { calculateJwkThumbprint, compactVerify, EmbeddedJWK, importJWK, type JWK } from 'jose'
 
 /** Larger is not a proof: it bounds the work a hostile header can cause. */
 export const MAX_PROOF_LENGTH = 8192
@@ -36,6 +36,11 @@ export interface ProofExpectations {
   typ: string
   /** Asymmetric algorithms only: a proof signed with a shared secret proves nothing about a device. */
   algorithms: readonly string[]
+  /**
+   * The key the proof must be signed with, when the verifier already holds it (a DBSC refresh
+   * proof carries none): a `jwk` in the header is then neither needed nor trusted.
+   */
+  key?: JWK
 }
 
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
@@ -58,10 +63,11 @@ export async function verifyProofJwt (jwt: unknown, expect: ProofExpectations): 
   if (header === null || payload === null) return { ok: false, refusal: 'malformed' }
   if (header.typ !== expect.typ) return { ok: false, refusal: 'typ' }
   if (typeof header.alg !== 'string' || !expect.algorithms.includes(header.alg)) return { ok: false, refusal: 'alg' }
-  const jwk = header.jwk
+  const jwk = expect.key ?? header.jwk
   if (jwk === null || typeof jwk !== 'object' || Array.isArray(jwk)) return { ok: false, refusal: 'jwk' }
   try {
-    await compactVerify(jwt, EmbeddedJWK, { algorithms: [...expect.algorithms] })
+    const key = expect.key === undefined ? EmbeddedJWK : await importJWK(expect.key, header.alg)
+    await compactVerify(jwt, key, { algorithms: [...expect.algorithms] })
   } catch (error) {
     const code = (error as { code?: string }).code
     return { ok: false, refusal: code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' ? 'signature' : 'jwk' }

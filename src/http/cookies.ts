@@ -31,3 +31,25 @@ export function clearRefreshCookie (reply: FastifyReply, { transport, cookie }: 
   if (transport === 'body') return
   reply.setCookie(cookie.name, '', { ...attributes(cookie, 0), expires: new Date(0) })
 }
+
+const SAME_SITE = { strict: 'Strict', lax: 'Lax', none: 'None' } as const
+
+/**
+ * The DBSC bound cookie travels with the refresh cookie (same path, domain, Secure, SameSite). Its
+ * attributes are one string, because the session configuration repeats them for the browser to
+ * match (`credentials[].attributes`): its Set-Cookie is `<name>=<value>; Max-Age=<s>; ` and this
+ * string, byte for byte.
+ */
+export function boundCookieAttributes (cookie: CookieOptions): string {
+  return [
+    `Path=${cookie.path}`,
+    ...(cookie.domain !== null ? [`Domain=${cookie.domain}`] : []),
+    ...(cookie.secure ? ['Secure'] : []),
+    'HttpOnly',
+    `SameSite=${SAME_SITE[cookie.sameSite]}`
+  ].join('; ')
+}
+
+export function setBoundCookie (reply: FastifyReply, cookie: CookieOptions, name: string, value: string, maxAgeSeconds: number): void {
+  reply.header('set-cookie', `${name}=${value}; Max-Age=${maxAgeSeconds}; ${boundCookieAttributes(cookie)}`)
+}

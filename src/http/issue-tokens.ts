@@ -26,6 +26,20 @@ export function issueTokens (reply: FastifyReply, context: PluginContext, refres
 }
 
 /**
+ * After a login answered with a refresh cookie: offer the browser to bind the session to a device
+ * key (DBSC), when that is on. The session exists by now: a store that fails to keep the
+ * challenge costs the offer (the session stays unbound), not the login.
+ */
+export async function offerDeviceBinding (reply: FastifyReply, context: PluginContext, session: Session): Promise<void> {
+  if (context.dbsc === null || context.options.transport === 'body') return
+  try {
+    await context.dbsc.offerRegistration(reply, session)
+  } catch (error) {
+    reply.log.warn({ code: (error as { code?: string }).code, sessionId: session.id }, 'fastify-refresh-sessions: DBSC registration not offered (the challenge could not be stored)')
+  }
+}
+
+/**
  * Login-time roles and claims, kept in the session's opaque `data` when the app has no loadUser,
  * as the JSON array `[roles, claims]`: positions, not key names, since every byte is kept once per
  * session in Redis (3 bytes of framing, where `{"r":..,"c":..}` took 11).

@@ -8,6 +8,8 @@
  *   <prefix>revoked                           pub/sub channel: revoked session ids
  *   <prefix>login:{<ip id>}:ip                failed logins from the ip
  *   <prefix>login:{<ip id>}:u:<user digest>   failed logins for the username from the ip
+ *   <prefix>dbsc:c:<challenge digest>         string: what a DBSC challenge was issued for (single use)
+ *   <prefix>dbsc:k:<sessionId>                string: the public key a DBSC session is bound to
  *
  * Scripts that reach a user's other sessions (eviction, revoke-all, list) get the record key
  * base (`<prefix>{<tag>}:s:`) as a KEY and append session ids to it: they never slice a key, and
@@ -43,4 +45,16 @@ export function revocationChannel (prefix: string): string {
 export function loginKeys (prefix: string, ipId: string, userDigest: string): [ipKey: string, userKey: string] {
   const base = `${prefix}login:{${ipId}}:`
   return [base + 'ip', base + 'u:' + userDigest]
+}
+
+/**
+ * DBSC keys are each read and written alone (SET, GETDEL, GET), so they need no hash tag. A
+ * challenge is found by its SHA-256 (base64url): the challenge itself is never at rest.
+ */
+export function dbscChallengeKey (prefix: string, challengeDigest: string): string {
+  return `${prefix}dbsc:c:${challengeDigest}`
+}
+
+export function dbscSessionKey (prefix: string, sessionId: string): string {
+  return `${prefix}dbsc:k:${sessionId}`
 }

@@ -150,6 +150,11 @@ export class SessionCore {
     }
   }
 
+  /** The session id a refresh token names, without judging its secret; null when it is not a refresh token. */
+  sessionIdOf (token: string): string | null {
+    return parseRefreshToken(token)?.sessionId ?? null
+  }
+
   /** Logout: revoke the session the token belongs to, if the token is one of its own. */
   async revokeByToken (token: string): Promise<RevokeByTokenResult> {
     const parts = parseRefreshToken(token)

@@ -101,6 +101,17 @@ export async function buildApp (t: { teardown (fn: () => unknown): void }, build
   return { app, users, events, logs }
 }
 
+/** Register the plugin on a bare app with exactly these options, then close it: for tests of what registration refuses. */
+export async function registerPlugin (options: unknown): Promise<void> {
+  const app = Fastify()
+  try {
+    await app.register(refreshSessions, options as RefreshSessionsOptions)
+    await app.ready()
+  } finally {
+    await app.close().catch(() => {})
+  }
+}
+
 /** The refresh cookie of a response, with its attributes, or undefined. */
 export function refreshCookie (response: { cookies: Array<{ name: string, value: string, [k: string]: unknown }> }, name = 'refresh_token'): { name: string, value: string, [k: string]: unknown } | undefined {
   return response.cookies.find((cookie) => cookie.name === name)

@@ -125,12 +125,20 @@ function device (userAgent) {
   return system ? `${browser} on ${system}` : browser
 }
 
+/** The key a session is bound to: `dbsc` (this browser's device key), `dpop` (an app's key), or none; read as `dbsc`, `dpop` or `dbsc:<thumbprint>`. */
+function bindingLabel (binding) {
+  const kind = typeof binding === 'string' ? binding.split(':')[0] : ''
+  if (kind === 'dbsc') return 'device key (DBSC)'
+  if (kind === 'dpop') return 'app key (DPoP)'
+  return 'none'
+}
+
 async function loadSessions () {
   const { sessions } = await api('/auth/sessions')
   $('#sessions').replaceChildren(...sessions.map((session) => {
     const row = document.createElement('tr')
     row.dataset.sessionId = session.id
-    const cells = [device(session.userAgent), session.ip ?? '', new Date(session.lastUsedAt).toLocaleString(), new Date(session.createdAt).toLocaleString()]
+    const cells = [device(session.userAgent), session.ip ?? '', bindingLabel(session.binding), new Date(session.lastUsedAt).toLocaleString(), new Date(session.createdAt).toLocaleString()]
     for (const text of cells) {
       const cell = document.createElement('td')
       cell.textContent = text

@@ -11,6 +11,7 @@ import type { PluginContext } from '../../context.js'
 import { InternalError, RouteNotFoundError } from '../../errors.js'
 import { loggableError, redact, requestSecrets } from '../../redact.js'
 import { acceptEmptyBodies } from '../empty-bodies.js'
+import { dbscRoutes } from '../../binding/dbsc/routes.js'
 import { loginRoute } from './login.js'
 import { logoutRoutes } from './logout.js'
 import { refreshRoute } from './refresh.js'
@@ -31,6 +32,7 @@ export async function authRoutes (fastify: FastifyInstance, { context }: { conte
     acceptEmptyBodies(scope)
     refreshRoute(scope, context)
     logoutRoutes(scope, context)
+    if (context.dbsc !== null) dbscRoutes(scope, context, context.dbsc)
   })
   sessionRoutes(fastify, context)
 }

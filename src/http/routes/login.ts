@@ -13,8 +13,9 @@ import { InvalidCredentialsError, TooManyAttemptsError } from '../../errors.js'
 import { runCallback } from '../../app-callbacks.js'
 import type { LoginFailedEvent } from '../../options.js'
 import { bodyErrors, describe, documented, errorResponse, header, INTERNAL_ERROR, LoginBody, STORE_UNAVAILABLE, TokenResponse } from '../schemas.js'
-import { encodeIdentity, identityOf, issueTokens } from '../issue-tokens.js'
+import { encodeIdentity, identityOf, issueTokens, offerDeviceBinding } from '../issue-tokens.js'
 import { verifyLoginPassword } from '../verify-login-password.js'
+import { registrationOffer } from '../../binding/dbsc/schemas.js'
 
 export function loginRoute (fastify: FastifyInstance, context: PluginContext): void {
   const { sessions, passwords, limiter, callbacks, options } = context
@@ -25,7 +26,7 @@ export function loginRoute (fastify: FastifyInstance, context: PluginContext): v
       ...describe('Log in with a username and password'),
       body: LoginBody,
       response: {
-        200: documented(TokenResponse, 'Logged in: a new session', { ...header.noStore(), ...(options.transport !== 'body' && header.setCookie('The refresh cookie')) }),
+        200: documented(TokenResponse, 'Logged in: a new session', { ...header.noStore(), ...(options.transport !== 'body' && { ...header.setCookie('The refresh cookie'), ...(options.dbsc.enabled && registrationOffer()) }) }),
         ...bodyErrors({ validated: true, emptyJson: true }),
         401: errorResponse(401, 'Unknown user, wrong password or disabled user: one answer for all', ['AUTH_INVALID_CREDENTIALS']),
         429: errorResponse(429, 'Too many failed attempts for this username and ip, or this ip', ['AUTH_TOO_MANY_ATTEMPTS'], header.retryAfter()),
@@ -85,6 +86,7 @@ export function loginRoute (fastify: FastifyInstance, context: PluginContext): v
     })
     await runCallback(request, 'onLogin', callbacks.onLogin, { userId, sessionId: session.id, ip, userAgent, clientId: clientId ?? null })
     const body = issueTokens(reply, context, token, session, identity)
+    await offerDeviceBinding(reply, context, session)
     telemetry.outcome(request, 'success')
     return body
   }))

@@ -42,7 +42,8 @@ export function refreshRoute (fastify: FastifyInstance, context: PluginContext):
     }
     const ip = request.ip
     const userAgent = request.headers['user-agent'] ?? null
-    const result = await sessions.rotate(carried.token, { clientId: request.body?.clientId ?? null })
+    const binding = context.dbsc?.provedBinding(request, sessions.sessionIdOf(carried.token)) ?? null
+    const result = await sessions.rotate(carried.token, { clientId: request.body?.clientId ?? null, binding })
 
     if (result.outcome === 'reused') {
       clearRefreshCookie(reply, options)
