@@ -9,7 +9,7 @@ import type { SessionCore } from './session/session-core.js'
 import type { Telemetry } from './telemetry.js'
 
 /** The app's own functions from the options: findUser, loadUser and the on... event callbacks. */
-export type AppCallbacks = Pick<RefreshSessionsOptions, 'findUser' | 'loadUser' | 'verifyLegacyPassword' | 'onLogin' | 'onLoginFailed' | 'onRefresh' | 'onLogout' | 'onReuseDetected' | 'onPasswordRehash'>
+export type AppCallbacks = Pick<RefreshSessionsOptions, 'findUser' | 'loadUser' | 'verifyLegacyPassword' | 'onLogin' | 'onLoginFailed' | 'onRefresh' | 'onLogout' | 'onReuseDetected' | 'onPasswordRehash' | 'onSessionBound' | 'onProofRefused'>
 
 export interface PluginContext {
   options: ResolvedOptions

@@ -98,7 +98,7 @@ async function refreshSessions (fastify: FastifyInstance, userOptions: RefreshSe
 const plugin: FastifyPluginAsync<RefreshSessionsOptions> = fp(refreshSessions, { fastify: '5.x', name: 'fastify-refresh-sessions' })
 export default plugin
 
-export type { RefreshSessionsOptions, DbscOptions, AuthUserRecord, LoginUserRecord, LoginEvent, LoginFailedEvent, RefreshEvent, LogoutEvent, ReuseDetectedEvent, PasswordRehashEvent } from './options.js'
+export type { RefreshSessionsOptions, DbscOptions, AuthUserRecord, LoginUserRecord, LoginEvent, LoginFailedEvent, RefreshEvent, LogoutEvent, ReuseDetectedEvent, PasswordRehashEvent, SessionBoundEvent, ProofRefusedEvent, ProofRefusedReason } from './options.js'
 export type { AuthUser, AuthUserClaims, RefreshSessionsApi, RefreshSessionsJWT, RequestUserTypes } from './types.js'
 export type { SessionStore, Session, SessionLimits, StoredMetadata, CreateInput, CreateResult, RotateInput, StoreRotateResult, RevokeBySecretInput, RevokeBySecretResult, RevocationWatcher, ReuseKind } from './session/store.js'
 export type { CreatedSession, RotateResult, RotateContext, RevokeByTokenResult, SessionMetadata } from './session/session-core.js'

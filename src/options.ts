@@ -15,6 +15,8 @@ import { resolveKeySet, type KeyOption, type ResolvedKey } from './access/key-se
 import { DEFAULTS } from './defaults.js'
 import { OptionsError } from './errors.js'
 import { validatePrefix } from './redis/keys.js'
+import type { ProofRefusal } from './binding/proof-jwt.js'
+import type { BindingKind } from './session/binding.js'
 
 /** `'15m'`, `'7d'`, `'10s'`, `'500ms'`, `'1h'`, `'2w'`: the option schema and parseDuration both read it. */
 const DURATION = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$/
@@ -122,6 +124,18 @@ export interface RefreshEvent { userId: string, sessionId: string, ip: string, u
 export interface LogoutEvent { userId: string, sessionId: string | null, ip: string, all: boolean }
 export interface ReuseDetectedEvent { userId: string, sessionId: string, ip: string, userAgent: string | null, reuse: 'predecessor' | 'older' }
 export interface PasswordRehashEvent { userId: string, passwordHash: string }
+/** A session became bound to a device key: at login, or at the first refresh that proved a key. */
+export interface SessionBoundEvent { userId: string, sessionId: string, binding: BindingKind, ip: string, userAgent: string | null }
+/**
+ * Why a proof of possession was refused: the proof's own checks (`malformed` ... `signature`), a
+ * DPoP claim check (`htm`, `htu`, `iat`, `replay`, `nonce`, `ath`, `key`: signed by another key
+ * than the one the session or token is bound to), `unproved`: a bound session or token presented
+ * with no proof at all; DBSC's `missing` (no proof), `challenge` (not an unused one of this
+ * session), `session` (no such live session), `conflict` (bound to another key).
+ */
+export type ProofRefusedReason = ProofRefusal | 'htm' | 'htu' | 'iat' | 'replay' | 'nonce' | 'ath' | 'key' | 'unproved' | 'missing' | 'challenge' | 'session' | 'conflict'
+/** `binding`: the kind of proof refused; null when the request carried none (reason `unproved`). */
+export interface ProofRefusedEvent { binding: BindingKind | null, reason: ProofRefusedReason, userId?: string, sessionId?: string, ip: string, userAgent: string | null }
 
 type Hook<E> = (event: E, request: FastifyRequest) => unknown
 
@@ -160,6 +174,8 @@ export interface RefreshSessionsOptions extends Omit<Static<typeof DataOptionsSc
   onLogout?: Hook<LogoutEvent>
   onReuseDetected?: Hook<ReuseDetectedEvent>
   onPasswordRehash?: Hook<PasswordRehashEvent>
+  onSessionBound?: Hook<SessionBoundEvent>
+  onProofRefused?: Hook<ProofRefusedEvent>
 }
 
 /** Milliseconds from `'15m'`-style strings or a number of seconds. */
@@ -202,6 +218,8 @@ export interface ResolvedDbscOptions {
 
 const MIN_HS256_SECRET_BYTES = 32
 
+const HOOKS = ['onLogin', 'onLoginFailed', 'onRefresh', 'onLogout', 'onReuseDetected', 'onPasswordRehash', 'onSessionBound', 'onProofRefused'] as const
+
 /** Validate and resolve; throws OptionsError naming the bad option. Pure: returns a new object. */
 export function resolveOptions (options: RefreshSessionsOptions): ResolvedOptions {
   if (options === null || typeof options !== 'object') throw new OptionsError('options are required')
@@ -213,7 +231,7 @@ export function resolveOptions (options: RefreshSessionsOptions): ResolvedOption
   if (typeof options.findUser !== 'function') throw new OptionsError('option findUser must be a function (username) => user | null')
   if (options.loadUser !== undefined && typeof options.loadUser !== 'function') throw new OptionsError('option loadUser must be a function (id) => user | null')
   if (options.verifyLegacyPassword !== undefined && typeof options.verifyLegacyPassword !== 'function') throw new OptionsError('option verifyLegacyPassword must be a function (passwordHash, password) => boolean')
-  for (const hook of ['onLogin', 'onLoginFailed', 'onRefresh', 'onLogout', 'onReuseDetected', 'onPasswordRehash'] as const) {
+  for (const hook of HOOKS) {
     if (options[hook] !== undefined && typeof options[hook] !== 'function') throw new OptionsError(`option ${hook} must be a function`)
   }
   if (options.redis !== undefined && typeof (options.redis as { defineCommand?: unknown })?.defineCommand !== 'function') {

@@ -47,7 +47,7 @@ t.test('a bad option fails registration with a message naming it', async (t) => 
     ['findUser missing', { accessToken: { secret: HS256_SECRET } }, /option findUser must be a function/],
     ['findUser not a function', { ...base, findUser: 'users' }, /option findUser must be a function/],
     ['loadUser not a function', { ...base, loadUser: 42 }, /option loadUser must be a function/],
-    ...(['onLogin', 'onLoginFailed', 'onRefresh', 'onLogout', 'onReuseDetected', 'onPasswordRehash'] as const).map((hook): [string, Record<string, unknown>, RegExp] =>
+    ...(['onLogin', 'onLoginFailed', 'onRefresh', 'onLogout', 'onReuseDetected', 'onPasswordRehash', 'onSessionBound', 'onProofRefused'] as const).map((hook): [string, Record<string, unknown>, RegExp] =>
       [`${hook} not a function`, { ...base, [hook]: 'audit' }, new RegExp(`option ${hook} must be a function`)]),
     ['redis a URL string', { ...base, redis: 'redis://127.0.0.1:6379' }, /option redis must be an ioredis Redis or Cluster instance/],
     ['redis a plain object', { ...base, redis: fakeRedis }, /option redis must be an ioredis Redis or Cluster instance/],

@@ -44,7 +44,7 @@ t.test('GET /auth/sessions: own sessions, newest first, ISO dates, metadata, cur
   t.same(sessions.map((s) => s.userAgent), ['curl/3', 'Safari/2', 'Firefox/1'])
   t.same(sessions.map((s) => s.current), [false, true, false], 'current only for the session of the access token')
   for (const session of sessions) {
-    t.same(Object.keys(session).sort(), ['createdAt', 'current', 'expiresAt', 'id', 'ip', 'lastUsedAt', 'userAgent'], 'no token, no hash, no userId, no data')
+    t.same(Object.keys(session).sort(), ['binding', 'createdAt', 'current', 'expiresAt', 'id', 'ip', 'lastUsedAt', 'userAgent'], 'no token, no hash, no userId, no data')
     t.equal(session.ip, '127.0.0.1')
     for (const field of ['createdAt', 'lastUsedAt', 'expiresAt'] as const) t.match(session[field], ISO, field)
     const created = Date.parse(session.createdAt as string)
@@ -66,6 +66,14 @@ t.test('GET /auth/sessions: own sessions, newest first, ISO dates, metadata, cur
 
   const bobView = (await list(app, (await login(app, BOB)).accessToken)).json().sessions as unknown[]
   t.equal(bobView.length, 2, "bob sees his two sessions and none of alice's")
+
+  t.same(after.map((s) => s.binding), [null, null, null], 'not bound: null')
+  const thumbprint = 'A'.repeat(43)
+  t.equal(await app.refreshSessions.sessions.bind(ALICE.id, logins[2]!.sessionId, { kind: 'dbsc', thumbprint }), 'bound')
+  t.equal(await app.refreshSessions.sessions.bind(ALICE.id, logins[1]!.sessionId, { kind: 'dpop', thumbprint }), 'bound')
+  const bound = (await list(app, refreshed.json().accessToken)).json()
+  t.same(bound.sessions.map((s: { binding: unknown }) => s.binding), ['dbsc', 'dpop', null], 'the kind of key each session is bound to')
+  t.notOk(JSON.stringify(bound).includes(thumbprint), 'the kind only, not the thumbprint')
 })
 
 t.test('DELETE /auth/sessions/:id: 204, then that refresh token is dead', async (t) => {

@@ -88,7 +88,8 @@ const SessionView = Type.Object({
   expiresAt: Type.String({ format: 'date-time' }),
   userAgent: Type.Union([Type.String(), Type.Null()]),
   ip: Type.Union([Type.String(), Type.Null()]),
-  current: Type.Boolean()
+  current: Type.Boolean(),
+  binding: Type.Union([Type.Literal('dbsc'), Type.Literal('dpop'), Type.Null()], { description: 'the kind of device key the session is bound to; null: not bound' })
 })
 export const SessionsResponse = Type.Object({ sessions: Type.Array(SessionView) })
 export type SessionsResponse = Static<typeof SessionsResponse>

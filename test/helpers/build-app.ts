@@ -90,6 +90,8 @@ export async function buildApp (t: { teardown (fn: () => unknown): void }, build
     onLogout: record('onLogout'),
     onReuseDetected: record('onReuseDetected'),
     onPasswordRehash: record('onPasswordRehash'),
+    onSessionBound: record('onSessionBound'),
+    onProofRefused: record('onProofRefused'),
     ...build.options
   } as RefreshSessionsOptions)
   app.get('/me', { preHandler: app.authenticate }, async (request) => request.user)

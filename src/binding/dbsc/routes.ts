@@ -8,6 +8,7 @@
  *
  * No CSRF guard: neither route reads a cookie, and nothing here works without the device's key.
  */
+import type { ProofRefusedReason } from '../../options.js'
 import type { FastifyInstance } from 'fastify'
 import type { JWK } from 'jose'
 import type { PluginContext } from '../../context.js'
@@ -73,7 +74,7 @@ export function dbscRoutes (fastify: FastifyInstance, context: PluginContext, db
       const issued = await issueChallenge(dbsc.store, challengeTtlMs, { purpose: 'refresh', userId, sessionId })
       reply.header(CHALLENGE, challengeHeader(issued, sessionId))
     }
-    const refused = async (reason: string): Promise<void> => { await proofRefused(request, context, reason, { userId, sessionId }) }
+    const refused = async (reason: ProofRefusedReason): Promise<void> => { await proofRefused(request, context, reason, { userId, sessionId }) }
 
     const jwt = proofOf(request)
     if (jwt === null) {

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { PluginContext } from '../../context.js'
 import { SessionNotFoundError } from '../../errors.js'
+import { parseBinding } from '../../session/binding.js'
 import { ACCESS_TOKEN_REFUSED, bodyErrors, describe, documented, errorResponse, NoContent, SessionParams, SessionsResponse, STORE_UNAVAILABLE } from '../schemas.js'
 
 export function sessionRoutes (fastify: FastifyInstance, context: PluginContext): void {
@@ -24,7 +25,8 @@ export function sessionRoutes (fastify: FastifyInstance, context: PluginContext)
         expiresAt: new Date(session.expiresAt).toISOString(),
         userAgent: session.userAgent,
         ip: session.ip,
-        current: session.id === request.user.sessionId
+        current: session.id === request.user.sessionId,
+        binding: parseBinding(session.binding)?.kind ?? null
       }))
     }
   }))
