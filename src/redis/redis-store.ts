@@ -100,7 +100,7 @@ export class RedisStore implements SessionStore {
     const outcome = String(reply[0])
     switch (outcome) {
       case 'rotated':
-        return { outcome, session: toSession(userId, sessionId, reply.slice(1, 10)) }
+        return { outcome, session: toSession(userId, sessionId, reply.slice(1, 10)), boundNow: reply[10] === 1 }
       case 'grace':
         return { outcome, session: toSession(userId, sessionId, reply.slice(1, 10)), sealedSuccessor: reply[10] as Buffer }
       case 'reused':

@@ -98,12 +98,13 @@ export class MemoryStore implements SessionStore {
     switch (classifySecret(record, presentedHash, now, this.limits.reuseGraceMs)) {
       case 'newest': {
         Object.assign(record, retire(record, input.successorHash, now), { sealedSuccessor: input.sealedSuccessor })
+        const boundNow = record.metadata.binding === '' && input.binding !== ''
         record.metadata.binding = input.binding
         const newExpiresAt = sessionExpiry(this.limits, record.createdAt, now)
         user.records.set(sessionId, { record, expiresAt: newExpiresAt })
         user.index.set(sessionId, newExpiresAt)
         user.expiresAt = Math.max(user.expiresAt, newExpiresAt + INDEX_LINGER_MS)
-        return { outcome: 'rotated', session: toSession(userId, sessionId, record, newExpiresAt) }
+        return { outcome: 'rotated', session: toSession(userId, sessionId, record, newExpiresAt), boundNow }
       }
       case 'grace':
         return { outcome: 'grace', session: toSession(userId, sessionId, record, expiresAt), sealedSuccessor: record.sealedSuccessor! }

@@ -39,7 +39,8 @@ export interface CreatedSession {
 }
 
 export type RotateResult =
-  | { outcome: 'rotated', token: string, session: Session }
+  /** `boundNow`: this rotation bound the (until then unbound) session to the proved key. */
+  | { outcome: 'rotated', token: string, session: Session, boundNow: boolean }
   /** A replay of the just-retired token inside the grace window: the same newest token again. */
   | { outcome: 'grace', token: string, session: Session }
   /** A retired token after its grace window: the whole session has been revoked. */
@@ -138,7 +139,7 @@ export class SessionCore {
     })
     switch (result.outcome) {
       case 'rotated':
-        return { outcome: 'rotated', token: formatRefreshToken({ userId, sessionId, secret: successor }), session: result.session }
+        return { outcome: 'rotated', token: formatRefreshToken({ userId, sessionId, secret: successor }), session: result.session, boundNow: result.boundNow }
       case 'grace':
         return { outcome: 'grace', token: formatRefreshToken({ userId, sessionId, secret: openSuccessor(secret, result.sealedSuccessor) }), session: result.session }
       case 'reused':

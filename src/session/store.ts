@@ -79,8 +79,8 @@ export interface RotateInput {
 export type ReuseKind = 'predecessor' | 'older'
 
 export type StoreRotateResult =
-  /** The session now has the successor as its newest secret. */
-  | { outcome: 'rotated', session: Session }
+  /** The session now has the successor as its newest secret; `boundNow`: this rotation bound an unbound session. */
+  | { outcome: 'rotated', session: Session, boundNow: boolean }
   /** The predecessor within the grace window: the successor sealed under it, as stored by the rotation that retired it. */
   | { outcome: 'grace', session: Session, sealedSuccessor: Buffer }
   /** A retired secret after its grace window: the whole session has been revoked. */

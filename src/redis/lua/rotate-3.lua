@@ -15,7 +15,8 @@ ARGV[13] how long the index outlives its newest session, ms
 ARGV[14] revocation channel ('' = do not publish)
 ARGV[15] the binding the request proved ('' = none)
 Reply: 'late' (nothing written) after the deadline; else
-  { 'rotated', createdAt, lastUsedAt, expiresAt, userAgent, ip, clientId, data, authentication, binding }
+  { 'rotated', createdAt, lastUsedAt, expiresAt, userAgent, ip, clientId, data, authentication, binding, boundNow }
+  (boundNow: 1 when this rotation bound an unbound session, else 0)
   { 'grace',   createdAt, lastUsedAt, expiresAt, userAgent, ip, clientId, data, authentication, binding, sealedSuccessor }
   { 'reused', 'predecessor' | 'older' }   (the session is gone)
   { 'stale' } | { 'invalid' } | { 'unbound' } | { 'missing' } | { 'expired' }
@@ -66,6 +67,8 @@ if class == 'newest' then
     older = string.sub(string.sub(p, 1, fpBytes) .. older, 1, fpBytes * tonumber(ARGV[12]))
     previousRotatedAt = rotatedAt
   end
+  local boundNow = 0
+  if binding == '' and ARGV[15] ~= '' then boundNow = 1 end
   binding = ARGV[15]
   local newExpiresAt = sessionExpiry(createdAt, now, idle, absolute)
   redis.call('SET', key, cmsgpack.pack({ ARGV[5], createdAt, now, presented, ARGV[6], older, ua, ip, cid, data, previousRotatedAt, auth, binding }), 'PXAT', newExpiresAt)
@@ -76,7 +79,7 @@ if class == 'newest' then
   if redis.call('PEXPIREAT', index, indexExpiresAt, 'GT') == 0 and redis.call('PTTL', index) == -1 then
     redis.call('PEXPIREAT', index, indexExpiresAt)
   end
-  return { 'rotated', createdAt, now, newExpiresAt, ua, ip, cid, data, auth, binding }
+  return { 'rotated', createdAt, now, newExpiresAt, ua, ip, cid, data, auth, binding, boundNow }
 end
 if class == 'grace' then return { 'grace', createdAt, rotatedAt, expiresAt, ua, ip, cid, data, auth, binding, sealed } end
 if class == 'reused-predecessor' then return revokeAsReused('predecessor') end
