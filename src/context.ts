@@ -2,6 +2,7 @@
 import type { preHandlerAsyncHookHandler } from 'fastify'
 import type { AccessTokens } from './access/access-token.js'
 import type { Dbsc } from './binding/dbsc/dbsc.js'
+import type { DpopVerifier } from './binding/dpop/verifier.js'
 import type { LoginLimiter } from './login-limiter/limiter.js'
 import type { RefreshSessionsOptions, ResolvedOptions } from './options.js'
 import type { PasswordHasher } from './password.js'
@@ -22,4 +23,6 @@ export interface PluginContext {
   telemetry: Telemetry
   /** Device Bound Session Credentials, when `dbsc.enabled`. */
   dbsc: Dbsc | null
+  /** null when the dpop option is false. */
+  dpop: DpopVerifier | null
 }

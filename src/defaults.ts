@@ -19,6 +19,8 @@ export const DEFAULTS = Object.freeze({
   verifyCacheSize: 10_000,
   /** Leeway for an access token's iat / nbf ahead of our clock. */
   clockSkewMs: 30 * SECOND_MS,
+  /** DPoP: the asymmetric algorithms a proof may use; a proof's iat may be clockSkewMs from our clock. */
+  dpop: Object.freeze({ algorithms: Object.freeze(['ES256', 'RS256', 'PS256', 'EdDSA', 'Ed25519'] as const), nonceWindowMs: 5 * MINUTE_MS }),
   idleTtlMs: 7 * DAY_MS,
   absoluteTtlMs: 30 * DAY_MS,
   reuseGraceMs: 10 * SECOND_MS,
@@ -46,5 +48,5 @@ export const DEFAULTS = Object.freeze({
     routes: Object.freeze({ register: '/dbsc/register', refresh: '/dbsc/refresh' })
   }),
   /** The names under which the plugin decorates the app (an app may already use one, as @fastify/jwt teaches). */
-  decorators: Object.freeze({ authenticate: 'authenticate', authenticateSession: 'authenticateSession', requireRoles: 'requireRoles', refreshSessions: 'refreshSessions' })
+  decorators: Object.freeze({ authenticate: 'authenticate', authenticateSession: 'authenticateSession', requireRoles: 'requireRoles', requireBinding: 'requireBinding', refreshSessions: 'refreshSessions' })
 } as const)

@@ -5,7 +5,8 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { registerAccessTokens } from './access/access-token.js'
 import type { PluginContext } from './context.js'
-import { createAuthenticate, createAuthenticateSession, requireRoles } from './access/authenticate.js'
+import { createAuthenticate, createAuthenticateSession, createRequireBinding, requireRoles } from './access/authenticate.js'
+import { createDpop } from './binding/dpop/create.js'
 import { RevocationCache } from './access/revocations.js'
 import { Dbsc } from './binding/dbsc/dbsc.js'
 import type { LoginLimiter } from './login-limiter/limiter.js'
@@ -56,7 +57,8 @@ async function refreshSessions (fastify: FastifyInstance, userOptions: RefreshSe
 
   const tokens = await registerAccessTokens(fastify, options.accessToken)
   const passwords = createPasswordHasher(options.argon2)
-  const authenticate = createAuthenticate(tokens, options.accessToken.cookieName)
+  const dpop = createDpop(options, redis, userOptions)
+  const authenticate = createAuthenticate(tokens, options.accessToken.cookieName, dpop)
   const revocations = store.watchRevocations === undefined ? null : new RevocationCache(options.accessToken.ttlSeconds * 1000)
   if (revocations !== null) {
     let stopWatching: (() => Promise<void>) | undefined
@@ -74,6 +76,7 @@ async function refreshSessions (fastify: FastifyInstance, userOptions: RefreshSe
   fastify.decorate(names.authenticate, authenticate)
   fastify.decorate(names.authenticateSession, createAuthenticateSession(authenticate, sessions, revocations))
   fastify.decorate(names.requireRoles, requireRoles)
+  fastify.decorate(names.requireBinding, createRequireBinding(dpop))
   fastify.decorate(names.refreshSessions, {
     listSessions: (userId) => sessions.list(String(userId)),
     revokeSession: (userId, sessionId) => sessions.revoke(String(userId), sessionId),
@@ -84,7 +87,7 @@ async function refreshSessions (fastify: FastifyInstance, userOptions: RefreshSe
     store
   } satisfies RefreshSessionsApi)
 
-  const context: PluginContext = { options, sessions, tokens, passwords, limiter, callbacks: userOptions, authenticate, telemetry, dbsc: Dbsc.create(options, redis) }
+  const context: PluginContext = { options, sessions, tokens, passwords, limiter, callbacks: userOptions, authenticate, telemetry, dbsc: Dbsc.create(options, redis), dpop }
   await fastify.register(authRoutes, { prefix: options.routePrefix, context })
   if (options.routes.jwks !== false) {
     const path = options.routes.jwks

@@ -33,6 +33,9 @@ const Path = Type.String({ pattern: '^/[^\\s?#]*$', maxLength: 256 })
 /** A property name an app can write as `fastify.name`. */
 const DecoratorName = Type.String({ pattern: '^[A-Za-z_$][A-Za-z0-9_$]*$', maxLength: 64 })
 
+/** Asymmetric only: a proof signed with a shared secret proves nothing about a device. */
+const DPOP_ALGORITHMS = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA', 'Ed25519'] as const
+
 const DataOptionsSchema = Type.Object({
   prefix: Type.Optional(Type.String({ maxLength: 64 })),
   commandTimeout: Type.Optional(Duration),
@@ -79,6 +82,18 @@ const DataOptionsSchema = Type.Object({
     hostPrefix: Type.Optional(Type.Boolean())
   }, { additionalProperties: false })),
   allowedOrigins: Type.Optional(Type.Array(Type.String({ pattern: '^https?://[^/\\s]+$' }))),
+  dpop: Type.Optional(Type.Union([Type.Literal(false), Type.Object({
+    algorithms: Type.Optional(Type.Array(Type.Union(DPOP_ALGORITHMS.map((alg) => Type.Literal(alg))), { minItems: 1, uniqueItems: true })),
+    iatWindow: Type.Optional(Duration),
+    origins: Type.Optional(Type.Array(Type.String({ pattern: '^https?://[^/\\s]+$' }), { minItems: 1 })),
+    nonce: Type.Optional(Type.Object({
+      secret: Type.Unknown(),
+      window: Type.Optional(Duration)
+    }, { additionalProperties: false }))
+  }, { additionalProperties: false })], { description: 'false, or { algorithms?, iatWindow?, origins?, nonce?: { secret, window? } }' })),
+  requireBinding: Type.Optional(Type.Object({
+    clients: Type.Array(Name, { maxItems: 1000 })
+  }, { additionalProperties: false })),
   loginLimits: Type.Optional(Type.Union([Type.Literal(false), Type.Object({
     perUserIp: Type.Optional(Type.Object({ max: Count, window: Duration }, { additionalProperties: false })),
     perIp: Type.Optional(Type.Object({ max: Count, window: Duration }, { additionalProperties: false }))
@@ -87,6 +102,7 @@ const DataOptionsSchema = Type.Object({
     authenticate: Type.Optional(DecoratorName),
     authenticateSession: Type.Optional(DecoratorName),
     requireRoles: Type.Optional(DecoratorName),
+    requireBinding: Type.Optional(DecoratorName),
     refreshSessions: Type.Optional(DecoratorName)
   }, { additionalProperties: false })),
   dbsc: Type.Optional(Type.Object({
@@ -149,7 +165,10 @@ export type DbscOptions = Omit<NonNullable<Static<typeof DataOptionsSchema>['dbs
   secret?: string | Buffer
 }
 
-export interface RefreshSessionsOptions extends Omit<Static<typeof DataOptionsSchema>, 'accessToken' | 'dbsc'> {
+type DataOptions = Static<typeof DataOptionsSchema>
+type DpopDataOptions = Exclude<DataOptions['dpop'], false | undefined>
+
+export interface RefreshSessionsOptions extends Omit<DataOptions, 'accessToken' | 'dbsc' | 'dpop'> {
   /** An ioredis Redis or Cluster; omitted: the in-memory store (one process, not durable). */
   redis?: Redis | Cluster
   accessToken: Omit<Static<typeof DataOptionsSchema>['accessToken'], 'secret' | 'keys'> & {
@@ -160,6 +179,11 @@ export interface RefreshSessionsOptions extends Omit<Static<typeof DataOptionsSc
   }
   /** Device Bound Session Credentials for browsers (off by default): see resolveDbscOptions. */
   dbsc?: DbscOptions
+  /**
+   * DPoP (RFC 9449), on by default for requests that carry a `DPoP` proof; `false` ignores such
+   * proofs. `nonce.secret` (at least 32 bytes, the same on every instance) turns on server nonces.
+   */
+  dpop?: false | (Omit<DpopDataOptions, 'nonce'> & { nonce?: { secret: string | Buffer, window?: string | number } })
   findUser: (username: string) => Promise<LoginUserRecord | null | undefined> | LoginUserRecord | null | undefined
   loadUser?: (id: string) => Promise<AuthUserRecord | null | undefined> | AuthUserRecord | null | undefined
   /**
@@ -201,7 +225,18 @@ export interface ResolvedOptions {
   argon2: { memoryCost: number, timeCost: number, parallelism: number }
   dbsc: ResolvedDbscOptions
   /** The names the decorators are registered under. */
-  decorators: { authenticate: string, authenticateSession: string, requireRoles: string, refreshSessions: string }
+  decorators: { authenticate: string, authenticateSession: string, requireRoles: string, requireBinding: string, refreshSessions: string }
+  dpop: ResolvedDpop | false
+  /** Clients (`clientId`) whose login and refresh must prove a device key. */
+  requireBinding: { clients: readonly string[] }
+}
+
+export interface ResolvedDpop {
+  algorithms: readonly string[]
+  iatWindowMs: number
+  /** Normalized origins htu may name; null: the request's own. */
+  origins: readonly string[] | null
+  nonce: { secret: Buffer, windowMs: number } | null
 }
 
 interface LoginLimit { max: number, windowMs: number }
@@ -297,6 +332,7 @@ export function resolveOptions (options: RefreshSessionsOptions): ResolvedOption
     authenticate: options.decorators?.authenticate ?? DEFAULTS.decorators.authenticate,
     authenticateSession: options.decorators?.authenticateSession ?? DEFAULTS.decorators.authenticateSession,
     requireRoles: options.decorators?.requireRoles ?? DEFAULTS.decorators.requireRoles,
+    requireBinding: options.decorators?.requireBinding ?? DEFAULTS.decorators.requireBinding,
     refreshSessions: options.decorators?.refreshSessions ?? DEFAULTS.decorators.refreshSessions
   }
   const names = Object.values(decorators)
@@ -332,7 +368,31 @@ export function resolveOptions (options: RefreshSessionsOptions): ResolvedOption
     loginLimits,
     argon2: { ...DEFAULTS.argon2, ...options.argon2 },
     dbsc: resolveDbsc(options.dbsc, secret, hostPrefix, baseName),
-    decorators
+    decorators,
+    dpop: resolveDpop(options.dpop),
+    requireBinding: { clients: [...options.requireBinding?.clients ?? []] }
+  }
+}
+
+const MIN_NONCE_SECRET_BYTES = 32
+
+function resolveDpop (dpop: RefreshSessionsOptions['dpop']): ResolvedDpop | false {
+  if (dpop === false) return false
+  const iatWindowMs = durationMs('dpop.iatWindow', dpop?.iatWindow, DEFAULTS.clockSkewMs)
+  if (iatWindowMs < 1000 || iatWindowMs > MAX_CLOCK_SKEW_MS) throw new OptionsError('option dpop.iatWindow must be from 1s to 5m')
+  let nonce: ResolvedDpop['nonce'] = null
+  if (dpop?.nonce !== undefined) {
+    const { secret, window } = dpop.nonce
+    if ((typeof secret !== 'string' && !Buffer.isBuffer(secret)) || Buffer.byteLength(secret) < MIN_NONCE_SECRET_BYTES) throw new OptionsError(`option dpop.nonce.secret must be a string or Buffer of at least ${MIN_NONCE_SECRET_BYTES} bytes`)
+    const windowMs = durationMs('dpop.nonce.window', window, DEFAULTS.dpop.nonceWindowMs)
+    if (windowMs < 1000) throw new OptionsError('option dpop.nonce.window must be at least 1s')
+    nonce = { secret: Buffer.from(secret), windowMs }
+  }
+  return {
+    algorithms: [...dpop?.algorithms ?? DEFAULTS.dpop.algorithms],
+    iatWindowMs,
+    origins: dpop?.origins?.map((origin) => new URL(origin).origin) ?? null,
+    nonce
   }
 }
 

@@ -54,6 +54,8 @@ declare module 'fastify' {
     authenticateSession: preHandlerAsyncHookHandler
     /** preHandler (after authenticate): 403 AUTH_FORBIDDEN unless the user has every listed role. */
     requireRoles (...roles: string[]): preHandlerAsyncHookHandler
+    /** preHandler (after authenticate): 401 AUTH_BINDING_REQUIRED unless the token's session is bound to a device key (of this kind, when given). */
+    requireBinding (kind?: 'dbsc' | 'dpop'): preHandlerAsyncHookHandler
     refreshSessions: RefreshSessionsApi
   }
 }

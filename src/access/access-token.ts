@@ -14,6 +14,7 @@ import type { JsonWebKey } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { TokenExpiredError, TokenInvalidError } from '../errors.js'
 import type { ResolvedKey } from './key-set.js'
+import type { Binding } from '../session/binding.js'
 
 export interface AccessTokenClaims {
   sub: string
@@ -33,6 +34,8 @@ export interface AccessTokenInput {
   claims: Record<string, unknown>
   /** The session's end (epoch ms): no access token outlives its session. */
   notAfter: number
+  /** The key the session is bound to: `bnd` names its kind, and a DPoP key is the token's `cnf.jkt` (RFC 9449). */
+  binding?: Binding | null
 }
 
 export interface AccessTokens {
@@ -48,7 +51,7 @@ export interface AccessTokens {
 }
 
 /** Names an app's extra claims cannot override (and `__proto__`, which an assignment would turn into a prototype). */
-const RESERVED_CLAIMS = new Set(['sub', 'sid', 'roles', 'iat', 'exp', 'nbf', 'iss', 'aud', 'jti', '__proto__'])
+const RESERVED_CLAIMS = new Set(['sub', 'sid', 'roles', 'iat', 'exp', 'nbf', 'iss', 'aud', 'jti', 'cnf', 'bnd', '__proto__'])
 
 /** The claims that are the app's own: every one but the reserved names. Signing and authenticate both filter through it. */
 export function extraClaims (claims: Record<string, unknown>): Record<string, unknown> {
@@ -143,10 +146,11 @@ export async function registerAccessTokens (fastify: FastifyInstance, options: A
   return {
     ttlSeconds: options.ttlSeconds,
     jwks: options.secret === null ? { keys: jwks } : null,
-    sign ({ userId, sessionId, roles, claims, notAfter }) {
+    sign ({ userId, sessionId, roles, claims, notAfter, binding }) {
       const now = Math.floor(Date.now() / 1000)
       const expiresIn = Math.max(1, Math.min(options.ttlSeconds, Math.floor(notAfter / 1000) - now))
-      return { token: signer!.sign({ ...extraClaims(claims), sub: userId, sid: sessionId, roles: [...roles], exp: now + expiresIn }), expiresIn }
+      const bound = binding == null ? undefined : { bnd: binding.kind, ...(binding.kind === 'dpop' && { cnf: { jkt: binding.thumbprint } }) }
+      return { token: signer!.sign({ ...extraClaims(claims), sub: userId, sid: sessionId, roles: [...roles], ...bound, exp: now + expiresIn }), expiresIn }
     },
     get verifications () { return verifications },
     verify (token) {

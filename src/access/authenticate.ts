@@ -2,7 +2,9 @@
 import { fastifyCookie } from '@fastify/cookie'
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import { extraClaims, type AccessTokenClaims, type AccessTokens } from './access-token.js'
-import { ForbiddenError, SessionRevokedError, TokenMissingError } from '../errors.js'
+import { BindingRequiredError, DpopProofInvalidError, DpopRequiredError, ForbiddenError, SessionRevokedError, TokenInvalidError, TokenMissingError } from '../errors.js'
+import type { DpopVerifier } from '../binding/dpop/verifier.js'
+import type { BindingKind } from '../session/binding.js'
 import type { RevocationCache } from './revocations.js'
 import type { SessionCore } from '../session/session-core.js'
 import type { AuthUser } from '../types.js'
@@ -19,27 +21,41 @@ export function authenticatedByCookie (request: FastifyRequest): boolean {
   return fromCookie.has(request)
 }
 
-function bearerToken (request: FastifyRequest, cookieName: string | null): string | null {
+interface Credentials {
+  token: string
+  /** `Authorization: DPoP <token>`: a proof of the token's key goes with it. */
+  dpop: boolean
+}
+
+function credentials (request: FastifyRequest, cookieName: string | null): Credentials | null {
   const header = request.headers.authorization
   if (typeof header === 'string') {
-    const match = /^Bearer +([^\s]+) *$/i.exec(header)
-    return match === null ? null : match[1]!
+    const match = /^(Bearer|DPoP) +([^\s]+) *$/i.exec(header)
+    return match === null ? null : { token: match[2]!, dpop: match[1]!.length === 4 }
   }
   if (cookieName !== null) {
     const cookies = request.cookies ?? fastifyCookie.parse(request.headers.cookie ?? '')
     const value = cookies[cookieName]
     if (typeof value === 'string' && value !== '') {
       fromCookie.add(request)
-      return value
+      return { token: value, dpop: false }
     }
   }
   return null
+}
+
+/** The DPoP key an access token is bound to (`cnf.jkt`), or null. */
+function boundKey (claims: AccessTokenClaims): string | null {
+  const jkt = (claims.cnf as { jkt?: unknown } | undefined)?.jkt
+  return typeof jkt === 'string' ? jkt : null
 }
 
 /** Cached per verified payload: the verify cache (access-token.ts) hands back the same object for a reused token. */
 const users = new WeakMap<AccessTokenClaims, AuthUser>()
 /** When each user's token was issued (iat, seconds): authenticateSession trusts the revocation feed only for tokens younger than it. */
 const issuedAt = new WeakMap<AuthUser, number>()
+/** The kind of key each user's token is bound to (`bnd`), when it is: requireBinding reads it. */
+const bindings = new WeakMap<AuthUser, BindingKind>()
 
 function userOf (claims: AccessTokenClaims): AuthUser {
   let user = users.get(claims)
@@ -49,22 +65,74 @@ function userOf (claims: AccessTokenClaims): AuthUser {
     user = Object.freeze({ id: claims.sub, sessionId: claims.sid, roles: Object.freeze([...claims.roles]) as string[], claims: Object.freeze(extraClaims(claims)) })
     users.set(claims, user)
     issuedAt.set(user, claims.iat)
+    if (claims.bnd === 'dbsc' || claims.bnd === 'dpop') bindings.set(user, claims.bnd)
   }
   return user
 }
 
-export function createAuthenticate (tokens: AccessTokens, cookieName: string | null): preHandlerAsyncHookHandler {
+export function createAuthenticate (tokens: AccessTokens, cookieName: string | null, dpop: DpopVerifier | null): preHandlerAsyncHookHandler {
   return async function authenticate (request: FastifyRequest, reply: FastifyReply) {
-    const token = bearerToken(request, cookieName)
-    if (token === null) {
+    const presented = credentials(request, cookieName)
+    if (presented === null) {
       reply.header('www-authenticate', CHALLENGE)
       throw new TokenMissingError()
     }
+    let claims: AccessTokenClaims
     try {
-      request.user = userOf(tokens.verify(token))
+      claims = tokens.verify(presented.token)
     } catch (error) {
-      reply.header('www-authenticate', INVALID_TOKEN_CHALLENGE)
+      reply.header('www-authenticate', presented.dpop ? `DPoP error="invalid_token"${dpop === null ? '' : ', ' + dpop.algs}` : INVALID_TOKEN_CHALLENGE)
       throw error
+    }
+    const jkt = boundKey(claims)
+    if (presented.dpop || jkt !== null) await proveKey(request, reply, dpop, presented, claims, jkt)
+    request.user = userOf(claims)
+  }
+}
+
+/**
+ * RFC 9449 section 7: a DPoP-bound token needs the DPoP scheme and a proof by its key (with
+ * `ath`); the DPoP scheme needs a DPoP-bound token. A bound token sent as Bearer is refused.
+ */
+async function proveKey (request: FastifyRequest, reply: FastifyReply, dpop: DpopVerifier | null, presented: Credentials, claims: AccessTokenClaims, jkt: string | null): Promise<void> {
+  const algs = dpop === null ? '' : ', ' + dpop.algs
+  const session = { userId: claims.sub, sessionId: claims.sid }
+  if (!presented.dpop || dpop === null) {
+    await dpop?.refused(request, 'unproved', session)
+    reply.header('www-authenticate', `DPoP error="invalid_token"${algs}`)
+    throw new DpopRequiredError()
+  }
+  if (jkt === null) {
+    reply.header('www-authenticate', `DPoP error="invalid_token"${algs}`)
+    throw new TokenInvalidError()
+  }
+  const thumbprint = await dpop.verify(request, reply, { accessToken: presented.token, ...session })
+  if (thumbprint !== jkt) {
+    await dpop.refused(request, 'key', session)
+    reply.header('www-authenticate', `DPoP error="invalid_dpop_proof"${algs}`)
+    throw new DpopProofInvalidError()
+  }
+}
+
+/**
+ * preHandler after authenticate: the access token must come from a session bound to a device
+ * key (of this kind, when given), as its `bnd` claim says.
+ */
+export function createRequireBinding (dpop: DpopVerifier | null): (kind?: BindingKind) => preHandlerAsyncHookHandler {
+  const challenge = dpop === null ? INVALID_TOKEN_CHALLENGE : `DPoP ${dpop.algs}`
+  return function requireBinding (kind) {
+    if (kind !== undefined && kind !== 'dbsc' && kind !== 'dpop') throw new TypeError("requireBinding takes 'dbsc', 'dpop' or nothing (either)")
+    return async function requireBindingPreHandler (request, reply) {
+      const user = request.user as AuthUser | null
+      if (user === null || user === undefined) {
+        reply.header('www-authenticate', CHALLENGE)
+        throw new TokenMissingError()
+      }
+      const bound = bindings.get(user)
+      if (bound === undefined || (kind !== undefined && bound !== kind)) {
+        reply.header('www-authenticate', challenge)
+        throw new BindingRequiredError()
+      }
     }
   }
 }

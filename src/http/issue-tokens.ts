@@ -4,6 +4,7 @@ import type { PluginContext } from '../context.js'
 import { setRefreshCookie } from './cookies.js'
 import type { TokenResponse } from './schemas.js'
 import type { Session } from '../session/store.js'
+import { parseBinding } from '../session/binding.js'
 
 export interface Identity {
   roles: readonly string[]
@@ -12,13 +13,15 @@ export interface Identity {
 
 export function issueTokens (reply: FastifyReply, context: PluginContext, refreshToken: string, session: Session, identity: Identity): TokenResponse {
   const { transport, cookie } = context.options
-  const { token: accessToken, expiresIn } = context.tokens.sign({ userId: session.userId, sessionId: session.id, roles: identity.roles, claims: identity.claims, notAfter: session.expiresAt })
+  const binding = parseBinding(session.binding)
+  const { token: accessToken, expiresIn } = context.tokens.sign({ userId: session.userId, sessionId: session.id, roles: identity.roles, claims: identity.claims, notAfter: session.expiresAt, binding })
   reply.header('cache-control', 'no-store')
   reply.header('pragma', 'no-cache')
   if (transport !== 'body') setRefreshCookie(reply, cookie, refreshToken, session.expiresAt)
   return {
     accessToken,
-    tokenType: 'Bearer',
+    // RFC 9449: a DPoP-bound access token is of type DPoP (sent as `Authorization: DPoP`).
+    tokenType: binding?.kind === 'dpop' ? 'DPoP' : 'Bearer',
     expiresIn,
     sessionId: session.id,
     ...(transport !== 'cookie' && { refreshToken })

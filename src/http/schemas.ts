@@ -74,7 +74,7 @@ export type RefreshBody = Static<typeof RefreshBody>
 
 export const TokenResponse = Type.Object({
   accessToken: Type.String(),
-  tokenType: Type.Literal('Bearer'),
+  tokenType: Type.Union([Type.Literal('Bearer'), Type.Literal('DPoP')], { description: 'DPoP for a session bound to a DPoP key: send the access token as `Authorization: DPoP <token>` with a proof' }),
   expiresIn: Type.Integer({ description: 'seconds' }),
   sessionId: Type.String(),
   refreshToken: Type.Optional(Type.String({ description: 'only with the body or both transport' }))

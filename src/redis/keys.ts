@@ -10,6 +10,7 @@
  *   <prefix>login:{<ip id>}:u:<user digest>   failed logins for the username from the ip
  *   <prefix>dbsc:c:<challenge digest>         string: what a DBSC challenge was issued for (single use)
  *   <prefix>dbsc:k:<sessionId>                string: the public key a DBSC session is bound to
+ *   <prefix>dpop:jti:<digest>                 a DPoP proof seen (digest of key thumbprint and jti), until it is too old to pass
  *
  * Scripts that reach a user's other sessions (eviction, revoke-all, list) get the record key
  * base (`<prefix>{<tag>}:s:`) as a KEY and append session ids to it: they never slice a key, and
@@ -57,4 +58,9 @@ export function dbscChallengeKey (prefix: string, challengeDigest: string): stri
 
 export function dbscSessionKey (prefix: string, sessionId: string): string {
   return `${prefix}dbsc:k:${sessionId}`
+}
+
+/** One key per proof, alone in its command (`SET NX PX`): no hash tag needed. */
+export function dpopJtiKey (prefix: string, digest: string): string {
+  return `${prefix}dpop:jti:${digest}`
 }

@@ -16,6 +16,7 @@ import { bodyErrors, describe, documented, errorResponse, header, INTERNAL_ERROR
 import { encodeIdentity, identityOf, issueTokens, offerDeviceBinding } from '../issue-tokens.js'
 import { verifyLoginPassword } from '../verify-login-password.js'
 import { registrationOffer } from '../../binding/dbsc/schemas.js'
+import { provedBinding, reportBound } from '../../binding/proved-binding.js'
 
 export function loginRoute (fastify: FastifyInstance, context: PluginContext): void {
   const { sessions, passwords, limiter, callbacks, options } = context
@@ -38,6 +39,8 @@ export function loginRoute (fastify: FastifyInstance, context: PluginContext): v
     const { username, password, clientId } = request.body
     const ip = request.ip
     const userAgent = request.headers['user-agent'] ?? null
+    // Before the password: a bad proof costs no attempt and tells nothing about the password.
+    const binding = await provedBinding(request, reply, context, clientId ?? null)
     const failed = async (reason: LoginFailedEvent['reason']): Promise<void> => {
       await runCallback(request, 'onLoginFailed', callbacks.onLoginFailed, { username, ip, userAgent, reason })
       telemetry.outcome(request, reason)
@@ -82,8 +85,10 @@ export function loginRoute (fastify: FastifyInstance, context: PluginContext): v
       userAgent,
       ip,
       clientId: clientId ?? null,
-      data: callbacks.loadUser === undefined ? encodeIdentity(identity) : null
+      data: callbacks.loadUser === undefined ? encodeIdentity(identity) : null,
+      binding
     })
+    await reportBound(request, context, session)
     await runCallback(request, 'onLogin', callbacks.onLogin, { userId, sessionId: session.id, ip, userAgent, clientId: clientId ?? null })
     const body = issueTokens(reply, context, token, session, identity)
     await offerDeviceBinding(reply, context, session)

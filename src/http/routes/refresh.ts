@@ -11,6 +11,7 @@ import { runCallback } from '../../app-callbacks.js'
 import { bodyErrors, describe, documented, errorResponse, header, INTERNAL_ERROR, RefreshBody, refreshCookieParameter, STORE_UNAVAILABLE, TokenResponse } from '../schemas.js'
 import { decodeIdentity, identityOf, issueTokens, type Identity } from '../issue-tokens.js'
 import { carriedRefreshToken, refreshTokenInCookie } from '../refresh-token-source.js'
+import { provedBinding, reportBound, reportUnbound } from '../../binding/proved-binding.js'
 
 export function refreshRoute (fastify: FastifyInstance, context: PluginContext): void {
   const { sessions, callbacks, options } = context
@@ -42,8 +43,9 @@ export function refreshRoute (fastify: FastifyInstance, context: PluginContext):
     }
     const ip = request.ip
     const userAgent = request.headers['user-agent'] ?? null
-    const binding = context.dbsc?.provedBinding(request, sessions.sessionIdOf(carried.token)) ?? null
-    const result = await sessions.rotate(carried.token, { clientId: request.body?.clientId ?? null, binding })
+    const clientId = request.body?.clientId ?? null
+    const binding = await provedBinding(request, reply, context, clientId, sessions.sessionIdOf(carried.token))
+    const result = await sessions.rotate(carried.token, { clientId, binding })
 
     if (result.outcome === 'reused') {
       clearRefreshCookie(reply, options)
@@ -53,6 +55,7 @@ export function refreshRoute (fastify: FastifyInstance, context: PluginContext):
     }
     if (result.outcome === 'unbound') {
       // The session lives on for the device that holds the key; its cookie is not ours to clear.
+      await reportUnbound(request, context, binding, result)
       telemetry.outcome(request, 'unbound')
       throw new RefreshUnboundError()
     }
@@ -78,6 +81,7 @@ export function refreshRoute (fastify: FastifyInstance, context: PluginContext):
       }
       identity = identityOf(user)
     }
+    if (result.outcome === 'rotated' && result.boundNow) await reportBound(request, context, session)
     await runCallback(request, 'onRefresh', callbacks.onRefresh, { userId: session.userId, sessionId: session.id, ip, userAgent, grace: result.outcome === 'grace' })
     const body = issueTokens(reply, context, result.token, session, identity)
     telemetry.outcome(request, result.outcome)
