@@ -97,14 +97,15 @@ export function createAuthenticate (tokens: AccessTokens, cookieName: string | n
 async function proveKey (request: FastifyRequest, reply: FastifyReply, dpop: DpopVerifier | null, presented: Credentials, claims: AccessTokenClaims, jkt: string | null): Promise<void> {
   const algs = dpop === null ? '' : ', ' + dpop.algs
   const session = { userId: claims.sub, sessionId: claims.sid }
+  if (jkt === null) {
+    reply.header('www-authenticate', `DPoP error="invalid_token"${algs}`)
+    throw new TokenInvalidError()
+  }
+  // A bound token as Bearer, or with DPoP turned off since it was issued: no proof can be checked.
   if (!presented.dpop || dpop === null) {
     await dpop?.refused(request, 'unproved', session)
     reply.header('www-authenticate', `DPoP error="invalid_token"${algs}`)
     throw new DpopRequiredError()
-  }
-  if (jkt === null) {
-    reply.header('www-authenticate', `DPoP error="invalid_token"${algs}`)
-    throw new TokenInvalidError()
   }
   const thumbprint = await dpop.verify(request, reply, { accessToken: presented.token, ...session })
   if (thumbprint !== jkt) {

@@ -33,8 +33,8 @@ export async function reportBound (request: FastifyRequest, context: PluginConte
 }
 
 /** A bound session's refresh without its key: onProofRefused with what the request did prove (`key`) or did not (`unproved`). */
-export async function reportUnbound (request: FastifyRequest, context: PluginContext, proved: Binding | null, session: { userId: string, sessionId: string }): Promise<void> {
+export async function reportUnbound (request: FastifyRequest, context: PluginContext, proved: Binding | null, { userId, sessionId }: { userId: string, sessionId: string }): Promise<void> {
   await runCallback(request, 'onProofRefused', context.callbacks.onProofRefused, {
-    binding: proved?.kind ?? null, reason: proved === null ? 'unproved' : 'key', ...session, ip: request.ip, userAgent: request.headers['user-agent'] ?? null
+    binding: proved?.kind ?? null, reason: proved === null ? 'unproved' : 'key', userId, sessionId, ip: request.ip, userAgent: request.headers['user-agent'] ?? null
   })
 }
