@@ -75,6 +75,7 @@ export async function flow (baseUrl: string, username: string, password: string)
     const code = noCookie.error.code
     switch (code) {
       case 'AUTH_REFRESH_MISSING': case 'AUTH_REFRESH_INVALID': case 'AUTH_REFRESH_REUSED': case 'AUTH_REFRESH_UNBOUND': case 'AUTH_CSRF_REJECTED':
+      case 'AUTH_DPOP_PROOF_INVALID': case 'AUTH_DPOP_NONCE_REQUIRED': case 'AUTH_BINDING_REQUIRED':
       case 'FST_ERR_VALIDATION': case 'FST_ERR_CTP_INVALID_JSON_BODY': case 'FST_ERR_CTP_BODY_TOO_LARGE':
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': case 'AUTH_INTERNAL_ERROR': case 'AUTH_STORE_UNAVAILABLE':
         break
@@ -143,7 +144,9 @@ t.test('the demo document: valid, truthful, typed, and a typed client drives the
       t.same(responses[413]?.content?.['application/json']?.schema?.properties?.code?.enum, ['FST_ERR_CTP_BODY_TOO_LARGE'], `${method} ${path} 413`)
       t.same(responses[415]?.content?.['application/json']?.schema?.properties?.code?.enum, ['FST_ERR_CTP_INVALID_MEDIA_TYPE'], `${method} ${path} 415`)
     }
-    t.same(doc.paths['/auth/refresh']!.post!.responses[401]!.content!['application/json']!.schema!.properties!.code!.enum, ['AUTH_REFRESH_MISSING', 'AUTH_REFRESH_INVALID', 'AUTH_REFRESH_REUSED', 'AUTH_REFRESH_UNBOUND'])
+    t.same(doc.paths['/auth/refresh']!.post!.responses[401]!.content!['application/json']!.schema!.properties!.code!.enum, ['AUTH_REFRESH_MISSING', 'AUTH_REFRESH_INVALID', 'AUTH_REFRESH_REUSED', 'AUTH_REFRESH_UNBOUND', 'AUTH_DPOP_PROOF_INVALID', 'AUTH_DPOP_NONCE_REQUIRED', 'AUTH_BINDING_REQUIRED'])
+    t.same(doc.paths['/auth/login']!.post!.responses[401]!.content!['application/json']!.schema!.properties!.code!.enum, ['AUTH_INVALID_CREDENTIALS', 'AUTH_DPOP_PROOF_INVALID', 'AUTH_DPOP_NONCE_REQUIRED', 'AUTH_BINDING_REQUIRED'])
+    t.same(doc.paths['/auth/sessions']!.get!.responses[401]!.content!['application/json']!.schema!.properties!.code!.enum, ['AUTH_TOKEN_MISSING', 'AUTH_TOKEN_INVALID', 'AUTH_TOKEN_EXPIRED', 'AUTH_DPOP_PROOF_INVALID', 'AUTH_DPOP_NONCE_REQUIRED', 'AUTH_DPOP_REQUIRED'])
     const codes = (path: string, status: number): string[] | undefined => doc.paths[path]!.post!.responses[status]?.content?.['application/json']?.schema?.properties?.code?.enum
     t.same(codes('/auth/dbsc/register', 400), ['AUTH_DBSC_PROOF_MISSING', 'AUTH_DBSC_PROOF_INVALID', 'FST_ERR_CTP_INVALID_JSON_BODY'])
     t.same(codes('/auth/dbsc/register', 403), ['AUTH_DBSC_CHALLENGE_INVALID'])

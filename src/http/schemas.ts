@@ -26,12 +26,20 @@ export const header = {
     Pragma: { type: 'string', description: 'no-cache (HTTP/1.0 caches)' }
   }),
   retryAfter: (): ResponseHeaders => ({ 'Retry-After': { type: 'integer', description: 'seconds until a login attempt is admitted again' } }),
-  wwwAuthenticate: (): ResponseHeaders => ({ 'WWW-Authenticate': { type: 'string', description: 'RFC 6750: `Bearer` when no token was sent, `Bearer error="invalid_token"` when one was refused' } })
+  wwwAuthenticate: (): ResponseHeaders => ({ 'WWW-Authenticate': { type: 'string', description: 'RFC 6750: `Bearer` when no token was sent, `Bearer error="invalid_token"` when one was refused; RFC 9449 `DPoP error="..."`, algs="..."` for DPoP refusals' } })
 }
+
+/** What a request carrying (or required to carry) a device-key proof can be refused with. */
+export const PROOF_CODES = ['AUTH_DPOP_PROOF_INVALID', 'AUTH_DPOP_NONCE_REQUIRED', 'AUTH_BINDING_REQUIRED'] as const
+/**
+ * Said in words, not as response headers: the document's headers are ones every answer of that
+ * status carries, and these come with the DPoP refusals only.
+ */
+export const PROOF_REFUSAL_HEADERS = ' A refused DPoP proof carries `WWW-Authenticate: DPoP error="invalid_dpop_proof", algs="..."` (or `error="use_dpop_nonce"`), and `DPoP-Nonce` with the dpop.nonce option.'
 
 export const STORE_UNAVAILABLE = (): TSchema => errorResponse(503, 'The session store is unavailable (retry later)', ['AUTH_STORE_UNAVAILABLE'])
 export const INTERNAL_ERROR = (): TSchema => errorResponse(500, "An app callback failed (details in the server's log only)", ['AUTH_INTERNAL_ERROR'])
-export const ACCESS_TOKEN_REFUSED = (): TSchema => errorResponse(401, 'No access token, or one that is invalid or expired', ['AUTH_TOKEN_MISSING', 'AUTH_TOKEN_INVALID', 'AUTH_TOKEN_EXPIRED'], header.wwwAuthenticate())
+export const ACCESS_TOKEN_REFUSED = (): TSchema => errorResponse(401, 'No access token, or one that is invalid or expired; a DPoP-bound one without a valid proof of its key.' + PROOF_REFUSAL_HEADERS, ['AUTH_TOKEN_MISSING', 'AUTH_TOKEN_INVALID', 'AUTH_TOKEN_EXPIRED', 'AUTH_DPOP_PROOF_INVALID', 'AUTH_DPOP_NONCE_REQUIRED', 'AUTH_DPOP_REQUIRED'], header.wwwAuthenticate())
 
 /**
  * What a request body can be refused with, before the handler runs: 400 for bad JSON (and for a

@@ -12,7 +12,7 @@ import type { PluginContext } from '../../context.js'
 import { InvalidCredentialsError, TooManyAttemptsError } from '../../errors.js'
 import { runCallback } from '../../app-callbacks.js'
 import type { LoginFailedEvent } from '../../options.js'
-import { bodyErrors, describe, documented, errorResponse, header, INTERNAL_ERROR, LoginBody, STORE_UNAVAILABLE, TokenResponse } from '../schemas.js'
+import { bodyErrors, describe, documented, errorResponse, header, INTERNAL_ERROR, LoginBody, PROOF_CODES, PROOF_REFUSAL_HEADERS, STORE_UNAVAILABLE, TokenResponse } from '../schemas.js'
 import { encodeIdentity, identityOf, issueTokens, offerDeviceBinding } from '../issue-tokens.js'
 import { verifyLoginPassword } from '../verify-login-password.js'
 import { registrationOffer } from '../../binding/dbsc/schemas.js'
@@ -29,7 +29,7 @@ export function loginRoute (fastify: FastifyInstance, context: PluginContext): v
       response: {
         200: documented(TokenResponse, 'Logged in: a new session', { ...header.noStore(), ...(options.transport !== 'body' && { ...header.setCookie('The refresh cookie'), ...(options.dbsc.enabled && registrationOffer()) }) }),
         ...bodyErrors({ validated: true, emptyJson: true }),
-        401: errorResponse(401, 'Unknown user, wrong password or disabled user: one answer for all', ['AUTH_INVALID_CREDENTIALS']),
+        401: errorResponse(401, 'Unknown user, wrong password or disabled user: one answer for all; or a refused DPoP proof, or none from a client that must bind its session.' + PROOF_REFUSAL_HEADERS, ['AUTH_INVALID_CREDENTIALS', ...PROOF_CODES]),
         429: errorResponse(429, 'Too many failed attempts for this username and ip, or this ip', ['AUTH_TOO_MANY_ATTEMPTS'], header.retryAfter()),
         500: INTERNAL_ERROR(),
         503: STORE_UNAVAILABLE()

@@ -8,7 +8,7 @@ import { clearRefreshCookie } from '../cookies.js'
 import { csrfGuard } from '../csrf.js'
 import { RefreshInvalidError, RefreshMissingError, RefreshReusedError, RefreshUnboundError } from '../../errors.js'
 import { runCallback } from '../../app-callbacks.js'
-import { bodyErrors, describe, documented, errorResponse, header, INTERNAL_ERROR, RefreshBody, refreshCookieParameter, STORE_UNAVAILABLE, TokenResponse } from '../schemas.js'
+import { bodyErrors, describe, documented, errorResponse, header, INTERNAL_ERROR, PROOF_CODES, PROOF_REFUSAL_HEADERS, RefreshBody, refreshCookieParameter, STORE_UNAVAILABLE, TokenResponse } from '../schemas.js'
 import { decodeIdentity, identityOf, issueTokens, type Identity } from '../issue-tokens.js'
 import { carriedRefreshToken, refreshTokenInCookie } from '../refresh-token-source.js'
 import { provedBinding, reportBound, reportUnbound } from '../../binding/proved-binding.js'
@@ -26,7 +26,7 @@ export function refreshRoute (fastify: FastifyInstance, context: PluginContext):
       response: {
         200: documented(TokenResponse, 'A new access token and a new refresh token (the same newest one for a duplicate within the grace window)', { ...header.noStore(), ...(options.transport !== 'body' && header.setCookie('The new refresh cookie')) }),
         ...bodyErrors({ validated: true, emptyJson: false }),
-        401: errorResponse(401, 'No refresh token, or one that is invalid, expired or reused (reuse revokes the session), or a session bound to a device key the request did not prove', ['AUTH_REFRESH_MISSING', 'AUTH_REFRESH_INVALID', 'AUTH_REFRESH_REUSED', 'AUTH_REFRESH_UNBOUND'],
+        401: errorResponse(401, 'No refresh token, or one that is invalid, expired or reused (reuse revokes the session), or a session bound to a device key the request did not prove; or a refused DPoP proof.' + PROOF_REFUSAL_HEADERS, ['AUTH_REFRESH_MISSING', 'AUTH_REFRESH_INVALID', 'AUTH_REFRESH_REUSED', 'AUTH_REFRESH_UNBOUND', ...PROOF_CODES],
           options.transport !== 'body' ? header.setCookie('The refresh cookie, cleared (Max-Age=0); not for a stale duplicate, whose tab already holds a newer one') : undefined),
         403: errorResponse(403, 'A cookie-carried request from another origin', ['AUTH_CSRF_REJECTED']),
         500: INTERNAL_ERROR(),
