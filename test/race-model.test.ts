@@ -36,7 +36,7 @@ async function race (t: Test, label: string, stores: SessionCore[]): Promise<voi
   for (const violation of stats.violations) t.fail(violation)
   t.equal(stats.violations.length, 0, `${label}: no violation of the model (RACE_SEED=${seed})`)
   // The run must have exercised what it claims to.
-  for (const outcome of ['rotate:rotated', 'rotate:grace', 'rotate:reused-predecessor', 'rotate:reused-older', 'rotate:missing', 'logout:revoked', 'revoke:true', 'create:evicting']) {
+  for (const outcome of ['rotate:rotated', 'rotate:grace', 'rotate:reused-predecessor', 'rotate:reused-older', 'rotate:missing', 'rotate:unbound', 'logout:revoked', 'revoke:true', 'create:evicting']) {
     t.ok((stats.outcomes[outcome] ?? 0) > 0, `${label}: exercised ${outcome} (${stats.outcomes[outcome] ?? 0})`)
   }
   t.ok(stats.overlappingPairs > 100, `${label}: real races (${stats.overlappingPairs} overlapping pairs)`)

@@ -28,6 +28,11 @@
  *     Likewise 'stale' (the token retired by the rotation before the last, inside that rotation's
  *     window: refused, session untouched) only for such a token, and 'reused' (older) never for it.
  *
+ * (f) device binding: some sessions are bound to a key at login and every holder's operation
+ *     proves it; a "thief" presents one of their tokens (newest or retired) without the key or
+ *     with another one, and is answered 'unbound' (or 'missing' once the session has ended),
+ *     never anything that rotates, replays or revokes; the holder is never answered 'unbound'.
+ *
  * The seed fixes every random choice; the interleavings themselves come from real concurrency, so
  * a rerun with the same seed makes the same choices as long as the outcomes come out the same.
  */
@@ -36,6 +41,11 @@ import { OLDER_SECRETS_REMEMBERED } from '../../src/session/retired-secrets.js'
 import { mulberry32 } from './random.js'
 import type { RevokeByTokenResult, RotateResult, SessionCore } from '../../src/session/session-core.js'
 import type { Session } from '../../src/session/store.js'
+import type { Binding } from '../../src/session/binding.js'
+
+/** The key bound sessions' holders prove, and the one a thief may try instead. */
+const DEVICE_KEY: Binding = { kind: 'dpop', thumbprint: 'D'.repeat(43) }
+const THIEF_KEY: Binding = { kind: 'dpop', thumbprint: 'T'.repeat(43) }
 
 export interface RaceConfig {
   seed: number
@@ -82,6 +92,8 @@ interface Op {
   session?: SessionInfo
   token?: string
   except?: string | null
+  /** The key the operation proves (create: binds the new session to it). */
+  binding?: Binding | null
   delayMs: number
   issuedAt: number
   answeredAt: number
@@ -101,6 +113,7 @@ interface SessionInfo {
   userId: string
   id: string
   create: Op
+  binding: Binding | null
   /** Tokens by depth: tokens[0] from login, tokens[d + 1] from the rotation of tokens[d]. */
   tokens: string[]
   /** The op that rotated tokens[d] ('rotated'), by depth. */
@@ -180,14 +193,14 @@ export class RaceModel {
   }
 
   #tokenOp (kind: 'rotate' | 'logout', tag: string, session: SessionInfo, token: string): Op {
-    return this.#op(kind, tag, session.userId, { session, token })
+    return this.#op(kind, tag, session.userId, { session, token, binding: session.binding })
   }
 
   /** One batch's operations, chosen from the model's state at the start of the batch. */
   #choose (): Op[] {
     const ops: Op[] = []
     const actions = 3 + Math.floor(this.#random() * 12)
-    const weights: Array<[string, number]> = [['login', 14], ['refresh', 28], ['dup', 12], ['stale', 16], ['logout', 8], ['revoke', 8], ['revokeAll', 4], ['list', 6]]
+    const weights: Array<[string, number]> = [['login', 14], ['refresh', 28], ['dup', 12], ['stale', 16], ['logout', 8], ['revoke', 8], ['revokeAll', 4], ['list', 6], ['thief', 6]]
     const total = weights.reduce((sum, [, w]) => sum + w, 0)
     for (let i = 0; i < actions; i++) {
       let roll = this.#random() * total
@@ -198,10 +211,19 @@ export class RaceModel {
       const alive = this.#alive()
       const all = [...this.#sessions.values()]
       if (alive.length === 0 && action !== 'list' && action !== 'revokeAll') action = 'login'
+      const bound = alive.filter((s) => s.binding !== null)
+      if (action === 'thief' && bound.length === 0) action = 'login'
       switch (action) {
         case 'login':
-          ops.push(this.#op('create', 'login', this.#pick(this.#users)))
+          ops.push(this.#chance(0.35)
+            ? this.#op('create', 'login-bound', this.#pick(this.#users), { binding: DEVICE_KEY })
+            : this.#op('create', 'login', this.#pick(this.#users)))
           break
+        case 'thief': {
+          const session = this.#pick(bound)
+          ops.push({ ...this.#tokenOp('rotate', 'thief', session, this.#pick(session.tokens)), binding: this.#chance(0.5) ? null : THIEF_KEY })
+          break
+        }
         case 'refresh': {
           const session = this.#pick(alive)
           ops.push(this.#tokenOp('rotate', 'newest', session, this.#head(session)))
@@ -285,8 +307,8 @@ export class RaceModel {
       op.issuedAt = performance.now()
       try {
         switch (op.kind) {
-          case 'create': op.result = await store.create(op.userId, { userAgent: 'race-model', ip: '192.0.2.1' }); break
-          case 'rotate': op.result = await store.rotate(op.token!); break
+          case 'create': op.result = await store.create(op.userId, { userAgent: 'race-model', ip: '192.0.2.1', binding: op.binding ?? null }); break
+          case 'rotate': op.result = await store.rotate(op.token!, { binding: op.binding ?? null }); break
           case 'logout': op.result = await store.revokeByToken(op.token!); break
           case 'revoke': op.result = await store.revoke(op.userId, op.session!.id); break
           case 'revokeAll': op.result = await store.revokeAll(op.userId, { except: op.except }); break
@@ -374,7 +396,7 @@ export class RaceModel {
           this.#violate([op], `create returned an existing session id ${created.session.id}`)
           continue
         }
-        const session: SessionInfo = { key, userId: op.userId, id: created.session.id, create: op, tokens: [created.token], rotatedBy: [], deadAt: Infinity, killers: [], ops: [] }
+        const session: SessionInfo = { key, userId: op.userId, id: created.session.id, create: op, binding: op.binding ?? null, tokens: [created.token], rotatedBy: [], deadAt: Infinity, killers: [], ops: [] }
         this.#sessions.set(key, session)
         this.#byUser.get(op.userId)!.push(session)
         this.#tokens.set(created.token, { session, depth: 0 })
@@ -497,6 +519,10 @@ export class RaceModel {
           if (afterEnd && (outcome === 'rotated' || outcome === 'grace' || outcome === 'reused')) {
             this.#violate([endWitness!, op], `(b) token #${depth} of session ${s.id} answered '${outcome}' though issued after the session's end had answered`)
           }
+          const thief = op.tag === 'thief'
+          if (thief && outcome !== 'unbound' && outcome !== 'missing') this.#violate([op], `(f) token #${depth} of bound session ${s.id} presented without its key answered '${outcome}'`)
+          if (!thief && outcome === 'unbound') this.#violate([op], `(f) the holder of session ${s.id}'s key answered 'unbound'`)
+          if (outcome === 'unbound' && afterEnd) this.#violate([endWitness!, op], `(b) 'unbound' for session ${s.id} though issued after its end had answered (should be 'missing')`)
           const rotation = s.rotatedBy[depth]
           if (outcome === 'grace') {
             const graceToken = (op.result as { token: string }).token
