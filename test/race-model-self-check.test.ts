@@ -44,6 +44,9 @@ const BROKEN: Record<string, () => SessionStore> = {
       return { ...result, sealedSuccessor: sealed }
     }
   })),
+  'the binding is not checked: a token without its key rotates': () => broken(LIMITS, (inner) => ({
+    rotate: async (input) => await inner.rotate({ ...input, binding: (await inner.list(input.userId)).find((s) => s.id === input.sessionId)?.binding ?? input.binding })
+  })),
   'the grace window is twice as long as configured': () => broken({ ...LIMITS, reuseGraceMs: GRACE_MS * 2 }, () => ({})),
   'the per-user cap is not enforced': () => broken({ ...LIMITS, maxSessionsPerUser: CAP + 2 }, () => ({})),
   'revoke answers true and revokes nothing': () => broken(LIMITS, (inner) => ({
