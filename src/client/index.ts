@@ -8,14 +8,18 @@
  * - retries a request once after a refresh when the server refused its access token;
  * - retries a refresh answered 503 (or lost to the network) with bounded, jittered backoff: the
  *   server guarantees a 503 changed nothing, so the same refresh token is still the one to send;
- * - reports a lost session with a `session-lost` event.
+ * - reports a lost session with a `session-lost` event;
+ * - with `dpop`, holds a non-extractable WebCrypto ES256 key (IndexedDB in browsers, memory in
+ *   Node) and signs a DPoP proof (RFC 9449) for login, refresh and, with a DPoP-bound token, every
+ *   call through `fetch`; a `use_dpop_nonce` answer is retried once with the server's nonce.
  *
  * Self-contained on purpose (no imports): the demo serves it to browsers as is.
  */
 
 export interface TokenResponse {
   accessToken: string
-  tokenType: 'Bearer'
+  /** 'DPoP': the session is bound to this client's key, and the token is sent with proofs. */
+  tokenType: 'Bearer' | 'DPoP'
   expiresIn: number
   sessionId: string
   refreshToken?: string
@@ -47,11 +51,23 @@ export interface ClientOptions {
    * than a Retry-After header asks). Defaults: 3, 250, 4000. `{ attempts: 0 }` turns it off.
    */
   refreshRetry?: { attempts?: number, baseDelayMs?: number, maxDelayMs?: number }
+  /**
+   * Bind the session to a device key with DPoP: `true` keeps a non-extractable ES256 key in
+   * IndexedDB (browsers; shared by the origin's tabs) or in memory (Node); or give a store of
+   * your own. Needs an absolute `baseUrl` outside a browser (proofs name the full URL).
+   */
+  dpop?: boolean | DpopKeyStore
+}
+
+/** Where the client keeps its DPoP key pair (the private key non-extractable). */
+export interface DpopKeyStore {
+  load (): Promise<CryptoKeyPair | null>
+  save (pair: CryptoKeyPair): Promise<void>
 }
 
 export type SessionLostReason = 'refresh-failed' | 'logged-out' | 'reused'
 
-interface SharedToken { type: 'token', accessToken: string, expiresAt: number, sessionId: string }
+interface SharedToken { type: 'token', accessToken: string, expiresAt: number, sessionId: string, tokenType: 'Bearer' | 'DPoP' }
 interface SharedLogout { type: 'logout' }
 /** A tab's refresh ended without a token: wakes the tabs waiting for its result. */
 interface SharedFailure { type: 'refresh-failed' }
@@ -79,6 +95,8 @@ export class RefreshSessionsClient extends EventTarget {
   /** When to refresh: expiresAt minus the refresh-ahead margin. */
   #refreshAt = 0
   #sessionId: string | null = null
+  #tokenType: 'Bearer' | 'DPoP' = 'Bearer'
+  readonly #dpop: DpopSigner | null
   #refreshing: Promise<string | null> | null = null
   /** Refresh results heard from other tabs, and who waits for the next one. */
   #heard = 0
@@ -96,6 +114,7 @@ export class RefreshSessionsClient extends EventTarget {
     this.#clientId = options.clientId
     this.#autoRefresh = options.autoRefresh ?? false
     this.#retry = { attempts: 3, baseDelayMs: 250, maxDelayMs: 4000, ...options.refreshRetry }
+    this.#dpop = options.dpop === undefined || options.dpop === false ? null : new DpopSigner(options.dpop === true ? defaultKeyStore(options.name ?? 'fastify-refresh-sessions') : options.dpop)
     const name = options.name ?? 'fastify-refresh-sessions'
     this.#lockName = `${name}:refresh`
     // Not by default in Node: Node 24 has navigator.locks and BroadcastChannel too, and there every
@@ -105,7 +124,7 @@ export class RefreshSessionsClient extends EventTarget {
     this.#locks = crossTab && typeof navigator !== 'undefined' && 'locks' in navigator ? navigator.locks : null
     this.#channel = crossTab && typeof BroadcastChannel === 'function' ? new BroadcastChannel(name) : null
     this.#channel?.addEventListener('message', (event: MessageEvent<SharedToken | SharedLogout | SharedFailure>) => {
-      if (event.data?.type === 'token') this.#adopt(event.data.accessToken, event.data.expiresAt, event.data.sessionId, false)
+      if (event.data?.type === 'token') this.#adopt(event.data.accessToken, event.data.expiresAt, event.data.sessionId, event.data.tokenType ?? 'Bearer', false)
       if (event.data?.type === 'logout') this.#forget('logged-out', false)
       this.#heard++
       for (const wake of this.#onHeard.splice(0)) wake()
@@ -116,9 +135,13 @@ export class RefreshSessionsClient extends EventTarget {
   /** Epoch ms at which the access token expires (0 without one). */
   get expiresAt (): number { return this.#expiresAt }
   get sessionId (): string | null { return this.#sessionId }
+  /** 'DPoP' once the session is bound to this client's key. */
+  get tokenType (): 'Bearer' | 'DPoP' { return this.#tokenType }
+  /** The RFC 7638 thumbprint of this client's DPoP key (null without dpop). */
+  async dpopThumbprint (): Promise<string | null> { return await this.#dpop?.thumbprint() ?? null }
 
   async login (username: string, password: string): Promise<TokenResponse> {
-    const response = await this.#post('/login', { username, password, ...(this.#clientId !== undefined && { clientId: this.#clientId }) })
+    const response = await this.#post('/login', { username, password, ...(this.#clientId !== undefined && { clientId: this.#clientId }) }, true)
     if (!response.ok) throw await ClientError.from(response)
     const body = await response.json() as TokenResponse
     this.#accept(body)
@@ -151,11 +174,34 @@ export class RefreshSessionsClient extends EventTarget {
     if (typeof input === 'string' && input.startsWith('/') && !input.startsWith('//')) input = this.#origin + input
     let token = this.#accessToken
     if (token === null || Date.now() >= this.#refreshAt) token = await this.refresh()
-    const response = await this.#fetch(input, withBearer(init, token))
+    const response = await this.#call(input, init, token)
     if (response.status !== 401 || !isTokenRefusal(response)) return response
     const renewed = await this.refresh(token)
     if (renewed === null || renewed === token) return response
-    return await this.#fetch(input, withBearer(init, renewed))
+    return await this.#call(input, init, renewed)
+  }
+
+  /** One API call with the access token: Bearer, or DPoP with a proof (retried once for a nonce). */
+  async #call (input: string | URL | Request, init: RequestInit, token: string | null): Promise<Response> {
+    if (this.#dpop === null || token === null || this.#tokenType !== 'DPoP') return await this.#fetch(input, withBearer(init, token))
+    const url = new URL(input instanceof Request ? input.url : input, pageUrl())
+    const method = (init.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase()
+    return await this.#withNonceRetry(async () => {
+      const headers = new Headers(init.headers)
+      headers.set('authorization', `DPoP ${token}`)
+      headers.set('dpop', await this.#dpop!.proof(method, url, token))
+      return await this.#fetch(input, { ...init, headers })
+    })
+  }
+
+  /** RFC 9449 section 8: a server that asks for a nonce gets one more request, with it. */
+  async #withNonceRetry (send: () => Promise<Response>): Promise<Response> {
+    const response = await send()
+    this.#dpop?.heard(response)
+    if (this.#dpop === null || !isNonceRequest(response)) return response
+    const retried = await send()
+    this.#dpop.heard(retried)
+    return retried
   }
 
   /**
@@ -215,7 +261,7 @@ export class RefreshSessionsClient extends EventTarget {
     let response: Response | null = null
     for (let attempt = 0; ; attempt++) {
       try {
-        response = await this.#post('/refresh', Object.keys(body).length > 0 ? body : undefined)
+        response = await this.#post('/refresh', Object.keys(body).length > 0 ? body : undefined, true)
       } catch {
         response = null // network down
       }
@@ -250,17 +296,18 @@ export class RefreshSessionsClient extends EventTarget {
 
   #accept (body: TokenResponse): void {
     if (this.#transport === 'body' && typeof body.refreshToken === 'string') this.#refreshTokens.set(body.refreshToken)
-    this.#adopt(body.accessToken, Date.now() + body.expiresIn * 1000, body.sessionId, true)
+    this.#adopt(body.accessToken, Date.now() + body.expiresIn * 1000, body.sessionId, body.tokenType === 'DPoP' ? 'DPoP' : 'Bearer', true)
   }
 
-  #adopt (accessToken: string, expiresAt: number, sessionId: string, share: boolean): void {
+  #adopt (accessToken: string, expiresAt: number, sessionId: string, tokenType: 'Bearer' | 'DPoP', share: boolean): void {
     this.#accessToken = accessToken
+    this.#tokenType = tokenType
     this.#expiresAt = expiresAt
     this.#refreshAt = expiresAt - Math.min(this.#aheadMs, (expiresAt - Date.now()) / 5)
     this.#sessionId = sessionId
     clearTimeout(this.#timer)
     if (this.#autoRefresh) this.#timer = setTimeout(() => { void this.refresh(accessToken) }, Math.max(0, this.#refreshAt - Date.now()))
-    if (share) this.#channel?.postMessage({ type: 'token', accessToken, expiresAt, sessionId } satisfies SharedToken)
+    if (share) this.#channel?.postMessage({ type: 'token', accessToken, expiresAt, sessionId, tokenType } satisfies SharedToken)
     this.dispatchEvent(new CustomEvent('token', { detail: { accessToken, expiresAt, sessionId } }))
   }
 
@@ -278,12 +325,15 @@ export class RefreshSessionsClient extends EventTarget {
     if (had) this.dispatchEvent(new CustomEvent('session-lost', { detail: { reason } }))
   }
 
-  async #post (path: string, body: unknown): Promise<Response> {
-    return await this.#fetch(this.#base + path, {
-      method: 'POST',
-      credentials: 'include',
-      ...(body !== undefined && { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-    })
+  /** `prove`: login and refresh carry a DPoP proof (a new one per attempt: each jti is used once). */
+  async #post (path: string, body: unknown, prove = false): Promise<Response> {
+    const url = this.#base + path
+    const send = async (): Promise<Response> => {
+      const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' }
+      if (prove && this.#dpop !== null) headers.dpop = await this.#dpop.proof('POST', new URL(url, pageUrl()))
+      return await this.#fetch(url, { method: 'POST', credentials: 'include', headers, ...(body !== undefined && { body: JSON.stringify(body) }) })
+    }
+    return prove ? await this.#withNonceRetry(send) : await send()
   }
 
   /** Stop listening to other tabs. */
@@ -313,6 +363,112 @@ function withBearer (init: RequestInit, token: string | null): RequestInit {
   const headers = new Headers(init.headers)
   if (token !== null) headers.set('authorization', `Bearer ${token}`)
   return { ...init, headers }
+}
+
+/** RFC 9449 section 8: the server wants a proof with the nonce it sent in DPoP-Nonce. */
+function isNonceRequest (response: Response): boolean {
+  return response.status === 401 && response.headers.get('dpop-nonce') !== null && /use_dpop_nonce/.test(response.headers.get('www-authenticate') ?? '')
+}
+
+/** What relative URLs resolve against: the page in a browser; nothing in Node (baseUrl must be absolute there). */
+function pageUrl (): string | undefined {
+  return typeof location === 'undefined' ? undefined : location.href
+}
+
+const encoder = new TextEncoder()
+function base64url (bytes: ArrayBuffer | Uint8Array): string {
+  const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)
+  let text = ''
+  for (const byte of view) text += String.fromCharCode(byte)
+  return btoa(text).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+}
+
+/** Signs DPoP proofs with a non-extractable ES256 key, made on first use and kept in its store. */
+class DpopSigner {
+  readonly #store: DpopKeyStore
+  #key: Promise<{ pair: CryptoKeyPair, jwk: JsonWebKey }> | null = null
+  #nonce: string | null = null
+
+  constructor (store: DpopKeyStore) {
+    this.#store = store
+  }
+
+  /** Remembers the server's latest nonce. */
+  heard (response: Response): void {
+    const nonce = response.headers.get('dpop-nonce')
+    if (nonce !== null) this.#nonce = nonce
+  }
+
+  async proof (method: string, url: URL, accessToken?: string): Promise<string> {
+    const { pair, jwk } = await this.#keyPair()
+    const header = { typ: 'dpop+jwt', alg: 'ES256', jwk }
+    const payload = {
+      htm: method,
+      htu: url.origin + url.pathname,
+      iat: Math.floor(Date.now() / 1000),
+      jti: crypto.randomUUID(),
+      ...(this.#nonce !== null && { nonce: this.#nonce }),
+      ...(accessToken !== undefined && { ath: base64url(await crypto.subtle.digest('SHA-256', encoder.encode(accessToken))) })
+    }
+    const input = `${base64url(encoder.encode(JSON.stringify(header)))}.${base64url(encoder.encode(JSON.stringify(payload)))}`
+    // WebCrypto's ECDSA signature is r || s, which is what JWS wants (not DER).
+    const signature = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, pair.privateKey, encoder.encode(input))
+    return `${input}.${base64url(signature)}`
+  }
+
+  /** RFC 7638 SHA-256 thumbprint of the public key: what the server binds the session to. */
+  async thumbprint (): Promise<string> {
+    const { jwk } = await this.#keyPair()
+    return base64url(await crypto.subtle.digest('SHA-256', encoder.encode(JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y }))))
+  }
+
+  async #keyPair (): Promise<{ pair: CryptoKeyPair, jwk: JsonWebKey }> {
+    this.#key ??= (async () => {
+      let pair = await this.#store.load()
+      if (pair === null) {
+        // Non-extractable: the private key can sign, never leave (IndexedDB keeps it as is).
+        pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify'])
+        await this.#store.save(pair)
+      }
+      const { kty, crv, x, y } = await crypto.subtle.exportKey('jwk', pair.publicKey)
+      return { pair, jwk: { kty, crv, x, y } }
+    })()
+    try {
+      return await this.#key
+    } catch (error) {
+      this.#key = null
+      throw error
+    }
+  }
+}
+
+/** IndexedDB where there is one (a browser: the key survives reloads, shared by tabs), else memory. */
+function defaultKeyStore (name: string): DpopKeyStore {
+  if (typeof indexedDB === 'undefined') {
+    let pair: CryptoKeyPair | null = null
+    return { load: async () => pair, save: async (saved) => { pair = saved } }
+  }
+  const request = async <T>(mode: IDBTransactionMode, act: (store: IDBObjectStore) => IDBRequest<T>): Promise<T> => {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const open = indexedDB.open(name, 1)
+      open.onupgradeneeded = () => { open.result.createObjectStore('keys') }
+      open.onsuccess = () => resolve(open.result)
+      open.onerror = () => reject(open.error)
+    })
+    try {
+      return await new Promise<T>((resolve, reject) => {
+        const call = act(db.transaction('keys', mode).objectStore('keys'))
+        call.onsuccess = () => resolve(call.result)
+        call.onerror = () => reject(call.error)
+      })
+    } finally {
+      db.close()
+    }
+  }
+  return {
+    load: async () => (await request<CryptoKeyPair | undefined>('readonly', (store) => store.get('dpop'))) ?? null,
+    save: async (pair) => { await request('readwrite', (store) => store.put(pair, 'dpop')) }
+  }
 }
 
 /** A 401 about the access token itself (RFC 6750 `invalid_token`), not some other 401 of the app. */
