@@ -167,7 +167,10 @@ function scenariosToProfile (draft: Report): ScenarioId[] {
   return [...new Set(ids)].filter((id): id is ScenarioId => id != null && draft.scenarios.some((s) => s.id === id))
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+// `--dpop`: DPoP on vs off, its own runner and report (bench/dpop.ts, bench/DPOP.md).
+if (import.meta.url === `file://${process.argv[1]}` && process.argv.includes('--dpop')) {
+  await (await import('./dpop.js')).main(process.argv.slice(2).filter((arg) => arg !== '--dpop'))
+} else if (import.meta.url === `file://${process.argv[1]}`) {
   const config = parseConfig(process.argv.slice(2))
   log(`bench: ${config.rounds} round(s), ${config.warmupS} s warm-up + ${config.measureS} s measured per scenario${config.quick ? ' (quick)' : ''}`)
   const report = await runBench(config)

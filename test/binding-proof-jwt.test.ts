@@ -58,3 +58,18 @@ t.test('each way a proof is wrong is its own refusal', async (t) => {
     t.same(await verifyProofJwt(jwt, EXPECT), { ok: false, refusal }, name)
   }
 })
+
+t.test('keys are kept once accepted: the same key verifies again, a cached key never turns a bad proof good', async (t) => {
+  const first = await sign({ typ: 'dpop+jwt', alg: 'ES256', jwk: es256Jwk }, { n: 1 })
+  const again = await sign({ typ: 'dpop+jwt', alg: 'ES256', jwk: es256Jwk }, { n: 2 })
+  t.ok((await verifyProofJwt(first, EXPECT)).ok)
+  t.ok((await verifyProofJwt(again, EXPECT)).ok, 'the kept key')
+  t.same(await verifyProofJwt(await sign({ typ: 'dpop+jwt', alg: 'ES256', jwk: es256Jwk }, { n: 3 }, other.privateKey), EXPECT), { ok: false, refusal: 'signature' }, 'signed by another key under the kept jwk')
+  const privateJwk = await exportJWK(es256.privateKey)
+  t.same(await verifyProofJwt(await sign({ typ: 'dpop+jwt', alg: 'ES256', jwk: privateJwk }, { n: 4 }), EXPECT), { ok: false, refusal: 'jwk' }, 'the private form of a kept key is still refused')
+  for (let i = 0; i < 1001; i++) {
+    const key = await generateKeyPair('ES256', { extractable: true })
+    if (!(await verifyProofJwt(await sign({ typ: 'dpop+jwt', alg: 'ES256', jwk: await exportJWK(key.publicKey) }, { i }, key.privateKey), EXPECT)).ok) t.fail(`key ${i}`)
+  }
+  t.ok((await verifyProofJwt(first, EXPECT)).ok, 'evicted by 1 001 others, imported again')
+})
