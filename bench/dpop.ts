@@ -19,6 +19,7 @@ import { startRedis } from '../support/redis-harness.js'
 import { REFRESH_COOKIE, setCookieValue } from '../support/set-cookie.js'
 import { formatNumber, median } from '../support/stats.js'
 import { REPO_ROOT, startScenario, type ScenarioProcess } from './lib/spawn.js'
+import { MemoryReplayGuard, RedisReplayGuard } from '../src/binding/dpop/replay.js'
 
 const CONNECTIONS = 50
 type Mode = 'off' | 'on'
@@ -82,6 +83,41 @@ async function load (port: number, reqs: AutocannonRequest[], seconds: number): 
   return await autocannon({ url: `http://127.0.0.1:${port}`, connections: CONNECTIONS, duration: seconds, sampleInt: 100, pipelining: 1, timeout: 10, requests: reqs })
 }
 
+interface ClaimCost { guard: string, cpuUs: number, wallUs: number, redisUsecPerCall: number | null }
+const CLAIMS = 20_000
+
+/** The jti claim by itself: what ReplayGuard.claim costs this process per call, on Redis and in memory. */
+async function measureClaims (redisUrl: string): Promise<ClaimCost[]> {
+  const redis = new Redis(redisUrl, { enableOfflineQueue: false })
+  await new Promise((resolve) => redis.once('ready', resolve))
+  const admin = new Redis(redisUrl)
+  const out: ClaimCost[] = []
+  try {
+    for (const [guard, replay] of [['Redis SET NX PX', new RedisReplayGuard(redis, 'bench-jti:', 1000)], ['memory', new MemoryReplayGuard()]] as const) {
+      let n = 0
+      const run = async (count: number): Promise<void> => {
+        await Promise.all(Array.from({ length: CONNECTIONS }, async () => {
+          while (n < count) { n++; await replay.claim('A'.repeat(43), randomUUID(), 61_000) }
+        }))
+      }
+      await run(2000)
+      n = 0
+      await admin.config('RESETSTAT')
+      const cpu = process.cpuUsage()
+      const t0 = performance.now()
+      await run(CLAIMS)
+      const wallUs = (performance.now() - t0) * 1000 / CLAIMS
+      const used = process.cpuUsage(cpu)
+      const set = /^cmdstat_set:calls=(\d+),usec=(\d+)/m.exec(await admin.info('commandstats'))
+      out.push({ guard, cpuUs: (used.user + used.system) / CLAIMS, wallUs, redisUsecPerCall: guard === 'memory' || set === null ? null : Number(set[2]) / Number(set[1]) })
+    }
+  } finally {
+    redis.disconnect()
+    admin.disconnect()
+  }
+  return out
+}
+
 export async function main (argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { quick: { type: 'boolean', default: false }, rounds: { type: 'string' }, out: { type: 'string' } } })
   const quick = values.quick === true
@@ -96,6 +132,7 @@ export async function main (argv: string[]): Promise<void> {
   const runs: Record<string, Run[]> = {}
   /** The fastest rate seen per scenario: sizes the next proof pool. */
   const fastest: Record<Scenario, number> = { D1: 20_000, D2: 8_000 }
+  let claims: ClaimCost[] = []
   try {
     for (let round = 0; round < rounds; round++) {
       for (const scenario of ['D1', 'D2'] as const) {
@@ -140,6 +177,7 @@ export async function main (argv: string[]): Promise<void> {
         }
       }
     }
+    claims = await measureClaims(server.url)
   } finally {
     admin.disconnect()
     await server.close()
@@ -164,6 +202,7 @@ export async function main (argv: string[]): Promise<void> {
   const d1On = runs['D1 on'] ?? []
   lines.push('', `The jti claim on Redis (D1 on, where SET is only the claim): ${median(d1On.map((r) => r.setUsecPerCall ?? 0)).toFixed(2)} µs of Redis time per SET (commandstats usec/calls), ` +
     `${median(d1On.map((r) => r.setCalls / r.total)).toFixed(2)} SET per request; server CPU per request ${m('D1 off', (r) => r.cpuUsPerRequest).toFixed(0)} µs off, ${m('D1 on', (r) => r.cpuUsPerRequest).toFixed(0)} µs on.`)
+  for (const c of claims) lines.push(`- the jti claim alone (${c.guard}), ${CLAIMS} claims, ${CONNECTIONS} in flight: ${c.cpuUs.toFixed(1)} µs of this process's CPU and ${c.wallUs.toFixed(1)} µs of wall time per claim${c.redisUsecPerCall === null ? '' : `, ${c.redisUsecPerCall.toFixed(2)} µs in Redis`}`)
   const out = values.out ?? `${REPO_ROOT}bench/DPOP.md`
   writeFileSync(out, lines.join('\n') + '\n')
   log(lines.join('\n'))
