@@ -135,6 +135,15 @@ t.test('dpop: false ignores proofs: nothing is bound', async (t) => {
   const bearer = await app.inject({ url: '/me', headers: { authorization: `DPoP ${response.json().accessToken}` } })
   t.equal(bearer.json().code, 'AUTH_TOKEN_INVALID', 'no DPoP scheme without DPoP')
   t.equal(bearer.headers['www-authenticate'], 'DPoP error="invalid_token"')
+
+  // A token bound while DPoP was on (same signing secret), after it was turned off: no proof can be checked.
+  const { app: before } = await buildApp(t, { options: { transport: 'body' } })
+  const bound = (await dpopLogin(before, await proof(key, { htu: LOGIN_URL }))).json().accessToken as string
+  for (const scheme of ['Bearer', 'DPoP']) {
+    const refused = await app.inject({ url: '/me', headers: { authorization: `${scheme} ${bound}`, dpop: await proof(key, { htm: 'GET', htu: 'http://localhost/me', accessToken: bound }) } })
+    t.equal(refused.json().code, 'AUTH_DPOP_REQUIRED', `${scheme}: a bound token is refused, never taken as Bearer`)
+    t.equal(refused.headers['www-authenticate'], 'DPoP error="invalid_token"')
+  }
 })
 
 t.test('htu behind a proxy: trustProxy gives the public scheme and host; dpop.origins names them', async (t) => {

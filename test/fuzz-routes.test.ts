@@ -262,8 +262,9 @@ async function runCase (fixture: Fixture, tally: Tally, property: string, spec: 
     if (sub !== MALLORY.id) problems.push(`issued a token for ${String(sub)}`)
     if (!String(response.headers['cache-control']).includes('no-store')) problems.push('token response without Cache-Control: no-store')
   }
-  if (status === 401 && code !== null && /^AUTH_(TOKEN_|SESSION_REVOKED)/.test(code) && !/^Bearer/.test(String(response.headers['www-authenticate']))) {
-    problems.push(`${code} without WWW-Authenticate: Bearer`)
+  // RFC 6750's Bearer challenge, or RFC 9449's DPoP one for a token sent with the DPoP scheme.
+  if (status === 401 && code !== null && /^AUTH_(TOKEN_|SESSION_REVOKED|DPOP_)/.test(code) && !/^(Bearer|DPoP)(\s|$)/.test(String(response.headers['www-authenticate']))) {
+    problems.push(`${code} without WWW-Authenticate: Bearer or DPoP`)
   }
   if (status === 429 && response.headers['retry-after'] === undefined) problems.push('429 without Retry-After')
   // An error never echoes a credential it was sent (token, cookie value, password, body string).

@@ -61,7 +61,14 @@ t.test('a bad option fails registration with a message naming it', async (t) => 
     ['maxSessionsPerUser 0', { ...base, maxSessionsPerUser: 0 }, /option maxSessionsPerUser expected integer to be greater or equal to 1/],
     ['allowedOrigins with a path', { ...base, allowedOrigins: ['https://app.example/login'] }, /option allowedOrigins\.0 expected string to match/],
     ['argon2 weaker than 1 MiB', { ...base, argon2: { memoryCost: 64 } }, /option argon2\.memoryCost expected integer to be greater or equal to 1024/],
-    ['routePrefix without a slash', { ...base, routePrefix: 'auth' }, /option routePrefix expected string to match/]
+    ['routePrefix without a slash', { ...base, routePrefix: 'auth' }, /option routePrefix expected string to match/],
+    ['dpop.iatWindow 0s', { ...base, dpop: { iatWindow: '0s' } }, /option dpop\.iatWindow must be from 1s to 5m/],
+    ['dpop.iatWindow 10m', { ...base, dpop: { iatWindow: '10m' } }, /option dpop\.iatWindow must be from 1s to 5m/],
+    ['dpop.algorithms HS256', { ...base, dpop: { algorithms: ['HS256'] } }, /option dpop\.algorithms\.0 must be one of "ES256"/],
+    ['dpop.nonce.secret short', { ...base, dpop: { nonce: { secret: 'short' } } }, /option dpop\.nonce\.secret must be a string or Buffer of at least 32 bytes/],
+    ['dpop.nonce.secret a number', { ...base, dpop: { nonce: { secret: 42 } } }, /option dpop\.nonce\.secret must be a string or Buffer/],
+    ['dpop.nonce.window 500ms', { ...base, dpop: { nonce: { secret: HS256_SECRET, window: '500ms' } } }, /option dpop\.nonce\.window must be at least 1s/],
+    ['requireBinding.clients a string', { ...base, requireBinding: { clients: 'ios' } }, /option requireBinding\.clients expected array/]
   ]
   for (const [name, options, message] of cases) {
     await t.rejects(registerPlugin(options), { name: 'OptionsError', code: 'AUTH_INVALID_OPTION', message }, name)
