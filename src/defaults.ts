@@ -14,7 +14,7 @@ export const DEFAULTS = Object.freeze({
   prefix: 'rs:',
   commandTimeoutMs: SECOND_MS,
   routePrefix: '/auth',
-  routes: Object.freeze({ login: '/login', refresh: '/refresh', logout: '/logout', logoutAll: '/logout-all', sessions: '/sessions', jwks: '/.well-known/jwks.json' }),
+  routes: Object.freeze({ login: '/login', refresh: '/refresh', logout: '/logout', logoutAll: '/logout-all', sessions: '/sessions', reauthenticate: '/reauthenticate', jwks: '/.well-known/jwks.json' }),
   accessTokenTtlMs: 15 * MINUTE_MS,
   verifyCacheSize: 10_000,
   /** Leeway for an access token's iat / nbf ahead of our clock. */
@@ -48,5 +48,5 @@ export const DEFAULTS = Object.freeze({
     routes: Object.freeze({ register: '/dbsc/register', refresh: '/dbsc/refresh' })
   }),
   /** The names under which the plugin decorates the app (an app may already use one, as @fastify/jwt teaches). */
-  decorators: Object.freeze({ authenticate: 'authenticate', authenticateSession: 'authenticateSession', requireRoles: 'requireRoles', requireBinding: 'requireBinding', refreshSessions: 'refreshSessions' })
+  decorators: Object.freeze({ authenticate: 'authenticate', authenticateSession: 'authenticateSession', requireRoles: 'requireRoles', requireBinding: 'requireBinding', requireRecentAuth: 'requireRecentAuth', refreshSessions: 'refreshSessions' })
 } as const)

@@ -28,6 +28,7 @@ export const TokenInvalidError = createError('AUTH_TOKEN_INVALID', 'The access t
 export const TokenExpiredError = createError('AUTH_TOKEN_EXPIRED', 'The access token has expired', 401)
 export const SessionRevokedError = createError('AUTH_SESSION_REVOKED', 'The session of this access token has been revoked', 401)
 export const ForbiddenError = createError('AUTH_FORBIDDEN', 'Missing a required role', 403)
+export const StepUpRequiredError = createError('AUTH_STEP_UP_REQUIRED', 'A more recent or a different sign-in is required: re-authenticate and retry', 401)
 export const SessionNotFoundError = createError('AUTH_SESSION_NOT_FOUND', 'No such session', 404)
 export const RouteNotFoundError = createError('AUTH_ROUTE_NOT_FOUND', 'No such route', 404)
 export const JwksNotFoundError = createError('AUTH_JWKS_NOT_FOUND', 'No public keys: access tokens are signed with a shared secret', 404)

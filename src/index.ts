@@ -6,6 +6,9 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { registerAccessTokens } from './access/access-token.js'
 import type { PluginContext } from './context.js'
 import { createAuthenticate, createAuthenticateSession, createRequireBinding, requireRoles } from './access/authenticate.js'
+import { requireRecentAuth } from './access/require-recent-auth.js'
+import { startSession } from './http/start-session.js'
+import { reauthenticate } from './http/reauthenticate.js'
 import { createDpop } from './binding/dpop/create.js'
 import { RevocationCache } from './access/revocations.js'
 import { Dbsc } from './binding/dbsc/dbsc.js'
@@ -72,12 +75,16 @@ async function refreshSessions (fastify: FastifyInstance, userOptions: RefreshSe
   // request.user is NOT decorated here: @fastify/jwt decorates it unconditionally, so an app that
   // registers its own @fastify/jwt after this plugin would fail to start. authenticate assigns it.
   // Our own routes use `authenticate` through the context, whatever its public name.
+  const context: PluginContext = { options, sessions, tokens, passwords, limiter, callbacks: userOptions, authenticate, telemetry, dbsc: Dbsc.create(options, redis), dpop }
   const names = options.decorators
   fastify.decorate(names.authenticate, authenticate)
   fastify.decorate(names.authenticateSession, createAuthenticateSession(authenticate, sessions, revocations))
   fastify.decorate(names.requireRoles, requireRoles)
   fastify.decorate(names.requireBinding, createRequireBinding(dpop))
+  fastify.decorate(names.requireRecentAuth, requireRecentAuth)
   fastify.decorate(names.refreshSessions, {
+    startSession: async (request, reply, user, sessionOptions) => await startSession(request, reply, context, user, sessionOptions),
+    reauthenticate: async (request, reply, reauthOptions) => await reauthenticate(request, reply, context, reauthOptions),
     listSessions: (userId) => sessions.list(String(userId)),
     revokeSession: (userId, sessionId) => sessions.revoke(String(userId), sessionId),
     revokeAllSessions: (userId, revokeOptions) => sessions.revokeAll(String(userId), revokeOptions),
@@ -87,7 +94,6 @@ async function refreshSessions (fastify: FastifyInstance, userOptions: RefreshSe
     store
   } satisfies RefreshSessionsApi)
 
-  const context: PluginContext = { options, sessions, tokens, passwords, limiter, callbacks: userOptions, authenticate, telemetry, dbsc: Dbsc.create(options, redis), dpop }
   await fastify.register(authRoutes, { prefix: options.routePrefix, context })
   if (options.routes.jwks !== false) {
     const path = options.routes.jwks
@@ -107,6 +113,10 @@ export type { SessionStore, Session, SessionLimits, StoredMetadata, CreateInput,
 export type { CreatedSession, RotateResult, RotateContext, RevokeByTokenResult, SessionMetadata } from './session/session-core.js'
 export { SessionCore } from './session/session-core.js'
 export type { AccessTokenClaims } from './access/access-token.js'
+export type { RequireRecentAuthOptions } from './access/require-recent-auth.js'
+export type { SessionUser, StartSessionOptions } from './http/start-session.js'
+export type { ReauthenticateOptions } from './http/reauthenticate.js'
+export type { AccessTokenResponse, TokenResponse } from './http/schemas.js'
 export { MemoryStore } from './session/memory-store.js'
 export { RedisStore } from './redis/redis-store.js'
 export * as errors from './errors.js'

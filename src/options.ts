@@ -47,6 +47,7 @@ const DataOptionsSchema = Type.Object({
     logout: Type.Optional(Path),
     logoutAll: Type.Optional(Path),
     sessions: Type.Optional(Path),
+    reauthenticate: Type.Optional(Type.Union([Path, Type.Literal(false)])),
     jwks: Type.Optional(Type.Union([Path, Type.Literal(false)]))
   }, { additionalProperties: false })),
   accessToken: Type.Object({
@@ -103,6 +104,7 @@ const DataOptionsSchema = Type.Object({
     authenticateSession: Type.Optional(DecoratorName),
     requireRoles: Type.Optional(DecoratorName),
     requireBinding: Type.Optional(DecoratorName),
+    requireRecentAuth: Type.Optional(DecoratorName),
     refreshSessions: Type.Optional(DecoratorName)
   }, { additionalProperties: false })),
   dbsc: Type.Optional(Type.Object({
@@ -134,7 +136,8 @@ export interface LoginUserRecord extends AuthUserRecord {
   passwordHash: string
 }
 
-export interface LoginEvent { userId: string, sessionId: string, ip: string, userAgent: string | null, clientId: string | null }
+/** `amr`: how the user signed in (`['pwd']` for POST /login; what the app passed to startSession). */
+export interface LoginEvent { userId: string, sessionId: string, ip: string, userAgent: string | null, clientId: string | null, amr: string[] }
 export interface LoginFailedEvent { username: string, ip: string, userAgent: string | null, reason: 'unknown-user' | 'wrong-password' | 'disabled' | 'rate-limited' }
 export interface RefreshEvent { userId: string, sessionId: string, ip: string, userAgent: string | null, grace: boolean }
 export interface LogoutEvent { userId: string, sessionId: string | null, ip: string, all: boolean }
@@ -215,7 +218,7 @@ export interface ResolvedOptions {
   commandTimeoutMs: number
   allowRedisEviction: boolean
   routePrefix: string
-  routes: { login: string, refresh: string, logout: string, logoutAll: string, sessions: string, jwks: string | false }
+  routes: { login: string, refresh: string, logout: string, logoutAll: string, sessions: string, reauthenticate: string | false, jwks: string | false }
   accessToken: AccessTokenSettings
   limits: { idleTtlMs: number, absoluteTtlMs: number, reuseGraceMs: number, maxSessionsPerUser: number }
   transport: 'cookie' | 'body' | 'both'
@@ -225,7 +228,7 @@ export interface ResolvedOptions {
   argon2: { memoryCost: number, timeCost: number, parallelism: number }
   dbsc: ResolvedDbscOptions
   /** The names the decorators are registered under. */
-  decorators: { authenticate: string, authenticateSession: string, requireRoles: string, requireBinding: string, refreshSessions: string }
+  decorators: { authenticate: string, authenticateSession: string, requireRoles: string, requireBinding: string, requireRecentAuth: string, refreshSessions: string }
   dpop: ResolvedDpop | false
   /** Clients (`clientId`) whose login and refresh must prove a device key. */
   requireBinding: { clients: readonly string[] }
@@ -333,6 +336,7 @@ export function resolveOptions (options: RefreshSessionsOptions): ResolvedOption
     authenticateSession: options.decorators?.authenticateSession ?? DEFAULTS.decorators.authenticateSession,
     requireRoles: options.decorators?.requireRoles ?? DEFAULTS.decorators.requireRoles,
     requireBinding: options.decorators?.requireBinding ?? DEFAULTS.decorators.requireBinding,
+    requireRecentAuth: options.decorators?.requireRecentAuth ?? DEFAULTS.decorators.requireRecentAuth,
     refreshSessions: options.decorators?.refreshSessions ?? DEFAULTS.decorators.refreshSessions
   }
   const names = Object.values(decorators)

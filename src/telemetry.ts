@@ -36,7 +36,8 @@ const ROUTE_OUTCOMES = {
   logout: ['revoked', 'invalid', 'missing', 'missing-token', 'csrf-rejected', 'store-unavailable', 'error'],
   'logout-all': ['revoked', 'csrf-rejected', 'store-unavailable', 'error'],
   'list-sessions': ['listed', 'store-unavailable', 'error'],
-  'revoke-session': ['revoked', 'not-found', 'store-unavailable', 'error']
+  'revoke-session': ['revoked', 'not-found', 'store-unavailable', 'error'],
+  reauthenticate: ['reauthenticated', 'unknown-user', 'wrong-password', 'disabled', 'rate-limited', 'session-gone', 'csrf-rejected', 'store-unavailable', 'error']
 } as const
 
 export type RouteOperation = keyof typeof ROUTE_OUTCOMES
@@ -187,6 +188,7 @@ export class Telemetry {
   readonly logoutAll: RouteTelemetry<'logout-all'>
   readonly listSessions: RouteTelemetry<'list-sessions'>
   readonly revokeSession: RouteTelemetry<'revoke-session'>
+  readonly reauthenticate: RouteTelemetry<'reauthenticate'>
   readonly #tracer: Tracer
   readonly #storeDuration: Histogram
   readonly #storeUnavailable: Counter
@@ -197,12 +199,13 @@ export class Telemetry {
     const meter = metrics.getMeter(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION)
     const tracer = this.#tracer = trace.getTracer(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION)
     const logouts = meter.createCounter('refresh_sessions.logouts', { unit: '{logout}', description: 'Logout requests (POST /logout and /logout-all), by outcome and scope' })
-    this.login = new RouteTelemetry(this.enabled, tracer, 'login', meter.createCounter('refresh_sessions.logins', { unit: '{login}', description: 'Login attempts, by result' }))
+    this.login = new RouteTelemetry(this.enabled, tracer, 'login', meter.createCounter('refresh_sessions.logins', { unit: '{login}', description: 'Login attempts (POST /login) and sessions started by startSession, by result' }))
     this.refresh = new RouteTelemetry(this.enabled, tracer, 'refresh', meter.createCounter('refresh_sessions.refreshes', { unit: '{refresh}', description: 'Refresh requests, by outcome' }))
     this.logout = new RouteTelemetry(this.enabled, tracer, 'logout', logouts, { [ATTR_SCOPE]: 'session' })
     this.logoutAll = new RouteTelemetry(this.enabled, tracer, 'logout-all', logouts, { [ATTR_SCOPE]: 'all' })
     this.listSessions = new RouteTelemetry(this.enabled, tracer, 'list-sessions', null)
     this.revokeSession = new RouteTelemetry(this.enabled, tracer, 'revoke-session', null)
+    this.reauthenticate = new RouteTelemetry(this.enabled, tracer, 'reauthenticate', meter.createCounter('refresh_sessions.reauthentications', { unit: '{reauthentication}', description: 'Re-authentications of a session (POST /reauthenticate and reauthenticate()), by outcome' }))
     this.#storeDuration = meter.createHistogram('refresh_sessions.store.duration', { unit: 'ms', description: 'Duration of each session store and login limiter call, failed ones included', advice: { explicitBucketBoundaries: STORE_BUCKETS_MS } })
     this.#storeUnavailable = meter.createCounter('refresh_sessions.store.unavailable', { unit: '{error}', description: 'Store calls that failed with AUTH_STORE_UNAVAILABLE (answered 503)' })
     this.#revocationDelay = meter.createHistogram('refresh_sessions.revocation.delay', { unit: 'ms', description: 'From a revocation in the store (its clock) to this instance hearing of it', advice: { explicitBucketBoundaries: REVOCATION_BUCKETS_MS } })

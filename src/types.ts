@@ -6,7 +6,11 @@
 // the emitted .d.ts (`preserve`), so the published declarations type request.user even when the app
 // never imports @fastify/jwt (an elided `import type {}` or the augmentation below do not load it).
 /// <reference types="@fastify/jwt" preserve="true" />
-import type { preHandlerAsyncHookHandler } from 'fastify'
+import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
+import type { RequireRecentAuthOptions } from './access/require-recent-auth.js'
+import type { ReauthenticateOptions } from './http/reauthenticate.js'
+import type { AccessTokenResponse, TokenResponse } from './http/schemas.js'
+import type { SessionUser, StartSessionOptions } from './http/start-session.js'
 import type { SessionCore } from './session/session-core.js'
 import type { Session, SessionStore } from './session/store.js'
 
@@ -29,10 +33,29 @@ export interface AuthUser {
   roles: string[]
   /** Extra claims of the access token (everything but the registered and reserved ones). */
   claims: AuthUserClaims
+  /**
+   * When the user last proved who they are in this session (sign-in or re-authentication), epoch
+   * seconds: the token's `auth_time`. Undefined for a session started before the plugin kept it.
+   */
+  authTime?: number
+  /** How (the token's `amr`: `['pwd']` after a password, what the app passed to startSession or reauthenticate otherwise); [] when authTime is undefined. */
+  amr: string[]
 }
 
 /** `fastify.refreshSessions`: the programmatic API. */
 export interface RefreshSessionsApi {
+  /**
+   * Start a session for a user the app has authenticated some other way (passkey, OAuth, magic
+   * link...): as POST /login does after the password (metadata, per-user cap, onLogin, refresh
+   * cookie and/or body, DPoP / DBSC binding). Resolves to login's token response body.
+   */
+  startSession (request: FastifyRequest, reply: FastifyReply, user: SessionUser, options: StartSessionOptions): Promise<TokenResponse>
+  /**
+   * After authenticate: the session of request.user re-authenticated just now by `amr`. Only its
+   * auth_time and amr change (no new session, no rotation, other sessions untouched); resolves to
+   * a new access token (no refresh token). 401 AUTH_SESSION_REVOKED when the session is gone.
+   */
+  reauthenticate (request: FastifyRequest, reply: FastifyReply, options: ReauthenticateOptions): Promise<AccessTokenResponse>
   listSessions (userId: string): Promise<Session[]>
   /** True when the session existed (and belonged to userId). */
   revokeSession (userId: string, sessionId: string): Promise<boolean>
@@ -56,6 +79,12 @@ declare module 'fastify' {
     requireRoles (...roles: string[]): preHandlerAsyncHookHandler
     /** preHandler (after authenticate): 401 AUTH_BINDING_REQUIRED unless the token's session is bound to a device key (of this kind, when given). */
     requireBinding (kind?: 'dbsc' | 'dpop'): preHandlerAsyncHookHandler
+    /**
+     * preHandler (after authenticate): 401 AUTH_STEP_UP_REQUIRED, with an RFC 9470
+     * `insufficient_user_authentication` challenge, unless the token's auth_time is at most maxAge
+     * old and its amr names one of `amr`.
+     */
+    requireRecentAuth (options: RequireRecentAuthOptions): preHandlerAsyncHookHandler
     refreshSessions: RefreshSessionsApi
   }
 }

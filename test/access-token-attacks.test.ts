@@ -43,7 +43,7 @@ t.test('HS256 (the default setup)', async (t) => {
 
   t.test('a genuine token: 200 and request.user exactly', async (t) => {
     t.strictSame(header, { alg: 'HS256', typ: 'JWT' })
-    t.strictSame(await accepted(t, app, genuine.accessToken), { id: ALICE.id, sessionId: genuine.sessionId, roles: ['user'], claims: { tier: 'gold' } })
+    t.strictSame(await accepted(t, app, genuine.accessToken), { id: ALICE.id, sessionId: genuine.sessionId, roles: ['user'], claims: { tier: 'gold' }, authTime: payload.auth_time, amr: ['pwd'] })
     t.equal((await get(app, `bearer ${genuine.accessToken}`)).statusCode, 200, 'the scheme is case-insensitive (RFC 7235)')
   })
 
@@ -185,7 +185,7 @@ for (const alg of ['RS256', 'EdDSA', 'ES256'] as Alg[]) {
     const { header, payload, signature } = decodeJwt(genuine.accessToken)
     const [rawHeader] = genuine.accessToken.split('.') as [string]
     t.strictSame(header, { alg, typ: 'JWT', kid: key.kid })
-    t.strictSame(await accepted(t, app, genuine.accessToken), { id: ALICE.id, sessionId: genuine.sessionId, roles: ['user'], claims: { tier: 'gold' } })
+    t.strictSame(await accepted(t, app, genuine.accessToken), { id: ALICE.id, sessionId: genuine.sessionId, roles: ['user'], claims: { tier: 'gold' }, authTime: payload.auth_time, amr: ['pwd'] })
     t.equal((await get(app, `Bearer ${signJwt(header, claims(), key.privateKey)}`)).statusCode, 200, 'control: the helper signs what the plugin accepts')
 
     t.test('alg none', async (t) => {

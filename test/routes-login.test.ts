@@ -54,17 +54,19 @@ t.test('200: token response, no-store, and a refresh cookie with every default a
 
   t.same(jwtPart(body.accessToken, 0), { alg: 'HS256', typ: 'JWT' })
   const claims = jwtPart(body.accessToken, 1)
-  t.same(Object.keys(claims).sort(), ['exp', 'iat', 'roles', 'sid', 'sub', 'tier'], 'no iss/aud unless configured')
+  t.same(Object.keys(claims).sort(), ['amr', 'auth_time', 'exp', 'iat', 'roles', 'sid', 'sub', 'tier'], 'no iss/aud unless configured')
   t.equal(claims.sub, ALICE.id)
   t.equal(claims.sid, body.sessionId)
   t.same(claims.roles, ['user'])
   t.equal(claims.tier, 'gold', 'extra claim from findUser')
   t.ok((claims.iat as number) >= before && (claims.iat as number) <= after, 'iat is now')
   t.equal(claims.exp, (claims.iat as number) + 900)
+  t.ok((claims.auth_time as number) >= before && (claims.auth_time as number) <= after, 'auth_time: the password was checked now')
+  t.same(claims.amr, ['pwd'], 'amr: a password (RFC 8176)')
 
   const me = await app.inject({ url: '/me', headers: { authorization: `Bearer ${body.accessToken}` } })
   t.equal(me.statusCode, 200)
-  t.same(me.json(), { id: ALICE.id, sessionId: body.sessionId, roles: ['user'], claims: { tier: 'gold' } })
+  t.same(me.json(), { id: ALICE.id, sessionId: body.sessionId, roles: ['user'], claims: { tier: 'gold' }, authTime: claims.auth_time, amr: ['pwd'] })
 })
 
 t.test('iss, aud and ttl when configured; reserved claim names from findUser cannot override ours', async (t) => {
@@ -73,7 +75,7 @@ t.test('iss, aud and ttl when configured; reserved claim names from findUser can
     username: 'eve',
     password: 'eve-password-1',
     roles: ['user'],
-    claims: { sub: ADMIN.id, sid: 'x', roles: ['admin'], exp: 9_999_999_999, iat: 1, iss: 'evil', aud: 'evil', jti: 'j', nbf: 1, plan: 'pro' }
+    claims: { sub: ADMIN.id, sid: 'x', roles: ['admin'], exp: 9_999_999_999, iat: 1, iss: 'evil', aud: 'evil', jti: 'j', nbf: 1, auth_time: 9_999_999_999, amr: ['hwk'], plan: 'pro' }
   }
   const { app } = await buildApp(t, {
     users: [ALICE, EVE],
@@ -81,7 +83,7 @@ t.test('iss, aud and ttl when configured; reserved claim names from findUser can
   })
   const alice = await login(app, ALICE)
   const claims = jwtPart(alice.accessToken, 1)
-  t.same(Object.keys(claims).sort(), ['aud', 'exp', 'iat', 'iss', 'roles', 'sid', 'sub', 'tier'])
+  t.same(Object.keys(claims).sort(), ['amr', 'aud', 'auth_time', 'exp', 'iat', 'iss', 'roles', 'sid', 'sub', 'tier'])
   t.equal(claims.iss, 'tasks-api')
   t.equal(claims.aud, 'tasks-web')
   t.equal(claims.exp, (claims.iat as number) + 300)
@@ -97,6 +99,8 @@ t.test('iss, aud and ttl when configured; reserved claim names from findUser can
   t.equal(eveClaims.exp, (eveClaims.iat as number) + 300)
   t.equal(eveClaims.plan, 'pro')
   for (const name of ['jti', 'nbf']) t.notOk(name in eveClaims, `reserved ${name} dropped`)
+  t.same(eveClaims.amr, ['pwd'], 'amr is the sign-in\'s, never a findUser claim')
+  t.ok((eveClaims.auth_time as number) <= Math.floor(Date.now() / 1000), 'auth_time is the sign-in\'s, never a findUser claim')
   const admin = await app.inject({ url: '/admin', headers: { authorization: `Bearer ${eve.accessToken}` } })
   t.equal(admin.statusCode, 403)
 })
@@ -170,8 +174,8 @@ t.test('clientId is stored with the session and binds refresh to that client', a
   t.equal(sessions.find((s) => s.id === web.sessionId)?.clientId, 'web')
   t.equal(sessions.find((s) => s.id === plain.sessionId)?.clientId, null)
   t.same(events.onLogin, [
-    { userId: ALICE.id, sessionId: web.sessionId, ip: '127.0.0.1', userAgent: 'browser/1.0', clientId: 'web' },
-    { userId: ALICE.id, sessionId: plain.sessionId, ip: '127.0.0.1', userAgent: 'lightMyRequest', clientId: null }
+    { userId: ALICE.id, sessionId: web.sessionId, ip: '127.0.0.1', userAgent: 'browser/1.0', clientId: 'web', amr: ['pwd'] },
+    { userId: ALICE.id, sessionId: plain.sessionId, ip: '127.0.0.1', userAgent: 'lightMyRequest', clientId: null, amr: ['pwd'] }
   ])
 
   const refresh = (token: string, payload?: Record<string, unknown>) => app.inject({ method: 'POST', url: '/auth/refresh', cookies: { refresh_token: token }, ...(payload !== undefined && { payload }) })

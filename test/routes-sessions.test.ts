@@ -44,8 +44,11 @@ t.test('GET /auth/sessions: own sessions, newest first, ISO dates, metadata, cur
   t.same(sessions.map((s) => s.userAgent), ['curl/3', 'Safari/2', 'Firefox/1'])
   t.same(sessions.map((s) => s.current), [false, true, false], 'current only for the session of the access token')
   for (const session of sessions) {
-    t.same(Object.keys(session).sort(), ['binding', 'createdAt', 'current', 'expiresAt', 'id', 'ip', 'lastUsedAt', 'userAgent'], 'no token, no hash, no userId, no data')
+    t.same(Object.keys(session).sort(), ['amr', 'authTime', 'binding', 'createdAt', 'current', 'expiresAt', 'id', 'ip', 'lastUsedAt', 'userAgent'], 'no token, no hash, no userId, no data')
     t.equal(session.ip, '127.0.0.1')
+    t.same(session.amr, ['pwd'])
+    const authTime = Date.parse(session.authTime as string)
+    t.ok(authTime % 1000 === 0 && authTime <= Date.parse(session.createdAt as string) && authTime > Date.parse(session.createdAt as string) - 2000, 'authTime: the sign-in, in whole seconds')
     for (const field of ['createdAt', 'lastUsedAt', 'expiresAt'] as const) t.match(session[field], ISO, field)
     const created = Date.parse(session.createdAt as string)
     t.ok(created <= started && created > started - 10_000, 'createdAt is recent')

@@ -15,6 +15,7 @@ import type { FastifyInstance } from 'fastify'
 import { TokenExpiredError, TokenInvalidError } from '../errors.js'
 import type { ResolvedKey } from './key-set.js'
 import type { Binding } from '../session/binding.js'
+import type { Authentication } from '../session/authentication.js'
 
 export interface AccessTokenClaims {
   sub: string
@@ -24,6 +25,10 @@ export interface AccessTokenClaims {
   exp: number
   iss?: string
   aud?: string | string[]
+  /** When the user last proved who they are (epoch seconds); absent for a session older than this claim. */
+  auth_time?: number
+  /** How they proved it (RFC 8176 method names). */
+  amr?: string[]
   [claim: string]: unknown
 }
 
@@ -36,6 +41,8 @@ export interface AccessTokenInput {
   notAfter: number
   /** The key the session is bound to: `bnd` names its kind, and a DPoP key is the token's `cnf.jkt` (RFC 9449). */
   binding?: Binding | null
+  /** The session's authentication: `auth_time` and `amr`, the same on every token of the session until it re-authenticates. */
+  authentication?: Authentication | null
 }
 
 export interface AccessTokens {
@@ -51,7 +58,7 @@ export interface AccessTokens {
 }
 
 /** Names an app's extra claims cannot override (and `__proto__`, which an assignment would turn into a prototype). */
-const RESERVED_CLAIMS = new Set(['sub', 'sid', 'roles', 'iat', 'exp', 'nbf', 'iss', 'aud', 'jti', 'cnf', 'bnd', '__proto__'])
+const RESERVED_CLAIMS = new Set(['sub', 'sid', 'roles', 'iat', 'exp', 'nbf', 'iss', 'aud', 'jti', 'cnf', 'bnd', 'auth_time', 'amr', '__proto__'])
 
 /** The claims that are the app's own: every one but the reserved names. Signing and authenticate both filter through it. */
 export function extraClaims (claims: Record<string, unknown>): Record<string, unknown> {
@@ -146,11 +153,12 @@ export async function registerAccessTokens (fastify: FastifyInstance, options: A
   return {
     ttlSeconds: options.ttlSeconds,
     jwks: options.secret === null ? { keys: jwks } : null,
-    sign ({ userId, sessionId, roles, claims, notAfter, binding }) {
+    sign ({ userId, sessionId, roles, claims, notAfter, binding, authentication }) {
       const now = Math.floor(Date.now() / 1000)
       const expiresIn = Math.max(1, Math.min(options.ttlSeconds, Math.floor(notAfter / 1000) - now))
       const bound = binding == null ? undefined : { bnd: binding.kind, ...(binding.kind === 'dpop' && { cnf: { jkt: binding.thumbprint } }) }
-      return { token: signer!.sign({ ...extraClaims(claims), sub: userId, sid: sessionId, roles: [...roles], ...bound, exp: now + expiresIn }), expiresIn }
+      const authenticated = authentication == null ? undefined : { auth_time: authentication.authTime, amr: [...authentication.amr] }
+      return { token: signer!.sign({ ...extraClaims(claims), sub: userId, sid: sessionId, roles: [...roles], ...authenticated, ...bound, exp: now + expiresIn }), expiresIn }
     },
     get verifications () { return verifications },
     verify (token) {

@@ -57,12 +57,25 @@ const issuedAt = new WeakMap<AuthUser, number>()
 /** The kind of key each user's token is bound to (`bnd`), when it is: requireBinding reads it. */
 const bindings = new WeakMap<AuthUser, BindingKind>()
 
+/** The scheme the request's access token was sent with: a DPoP-bound token is always sent as DPoP (authenticate refuses it otherwise). */
+export function tokenScheme (user: AuthUser): 'Bearer' | 'DPoP' {
+  return bindings.get(user) === 'dpop' ? 'DPoP' : 'Bearer'
+}
+
 function userOf (claims: AccessTokenClaims): AuthUser {
   let user = users.get(claims)
   if (user === undefined) {
     // Frozen through roles and claims: the same object serves every request with this token, so a
     // handler that pushed a role would otherwise grant it to all of them.
-    user = Object.freeze({ id: claims.sub, sessionId: claims.sid, roles: Object.freeze([...claims.roles]) as string[], claims: Object.freeze(extraClaims(claims)) })
+    const authenticated = typeof claims.auth_time === 'number' && Array.isArray(claims.amr) && claims.amr.every((value) => typeof value === 'string')
+    user = Object.freeze({
+      id: claims.sub,
+      sessionId: claims.sid,
+      roles: Object.freeze([...claims.roles]) as string[],
+      claims: Object.freeze(extraClaims(claims)),
+      ...(authenticated && { authTime: claims.auth_time }),
+      amr: Object.freeze(authenticated ? [...claims.amr!] : []) as string[]
+    })
     users.set(claims, user)
     issuedAt.set(user, claims.iat)
     if (claims.bnd === 'dbsc' || claims.bnd === 'dpop') bindings.set(user, claims.bnd)

@@ -1,5 +1,5 @@
 /** The one place that knows the refresh cookie's attributes, for setting and for clearing it. */
-import type { CookieSerializeOptions } from '@fastify/cookie'
+import { fastifyCookie, type CookieSerializeOptions } from '@fastify/cookie'
 import type { FastifyReply } from 'fastify'
 import type { ResolvedOptions } from '../options.js'
 
@@ -23,7 +23,17 @@ function attributes (cookie: CookieOptions, maxAgeSeconds: number): CookieSerial
  */
 export function setRefreshCookie (reply: FastifyReply, cookie: CookieOptions, token: string, expiresAt: number): void {
   const maxAgeSeconds = Math.max(0, Math.round((expiresAt - Date.now()) / 1000))
-  reply.setCookie(cookie.name, token, attributes(cookie, maxAgeSeconds))
+  setCookie(reply, cookie.name, token, attributes(cookie, maxAgeSeconds))
+}
+
+/**
+ * Our routes have @fastify/cookie; an app route that calls startSession may not (the plugin's
+ * scope registers it for its own routes only): there the cookie is serialized here, the same way.
+ */
+function setCookie (reply: FastifyReply, name: string, value: string, options: CookieSerializeOptions): void {
+  if (typeof (reply as Partial<FastifyReply>).setCookie === 'function') reply.setCookie(name, value, options)
+  // secure is always a boolean here (never @fastify/cookie's "auto").
+  else reply.header('set-cookie', fastifyCookie.serialize(name, value, options as Parameters<typeof fastifyCookie.serialize>[2]))
 }
 
 /** A no-op with the body transport: it never sets the cookie, so it has none to clear (and must not touch an app cookie of that name). */

@@ -1,10 +1,11 @@
-/** Login and refresh both end here: access token, refresh cookie and/or body, no-store. */
+/** Login, refresh and startSession end here: access token, refresh cookie and/or body, no-store; re-authentication with the access token alone. */
 import type { FastifyReply } from 'fastify'
 import type { PluginContext } from '../context.js'
 import { setRefreshCookie } from './cookies.js'
-import type { TokenResponse } from './schemas.js'
+import type { AccessTokenResponse, TokenResponse } from './schemas.js'
 import type { Session } from '../session/store.js'
 import { parseBinding } from '../session/binding.js'
+import { decodeAuthentication } from '../session/authentication.js'
 
 export interface Identity {
   roles: readonly string[]
@@ -13,18 +14,31 @@ export interface Identity {
 
 export function issueTokens (reply: FastifyReply, context: PluginContext, refreshToken: string, session: Session, identity: Identity): TokenResponse {
   const { transport, cookie } = context.options
+  const body = issueAccessToken(reply, context, session, identity)
+  if (transport !== 'body') setRefreshCookie(reply, cookie, refreshToken, session.expiresAt)
+  return { ...body, ...(transport !== 'cookie' && { refreshToken }) }
+}
+
+/** An access token for the session as it is now (its binding, auth_time and amr), no-store; no refresh token. */
+export function issueAccessToken (reply: FastifyReply, context: PluginContext, session: Session, identity: Identity): AccessTokenResponse {
   const binding = parseBinding(session.binding)
-  const { token: accessToken, expiresIn } = context.tokens.sign({ userId: session.userId, sessionId: session.id, roles: identity.roles, claims: identity.claims, notAfter: session.expiresAt, binding })
+  const { token: accessToken, expiresIn } = context.tokens.sign({
+    userId: session.userId,
+    sessionId: session.id,
+    roles: identity.roles,
+    claims: identity.claims,
+    notAfter: session.expiresAt,
+    binding,
+    authentication: decodeAuthentication(session.authentication)
+  })
   reply.header('cache-control', 'no-store')
   reply.header('pragma', 'no-cache')
-  if (transport !== 'body') setRefreshCookie(reply, cookie, refreshToken, session.expiresAt)
   return {
     accessToken,
     // RFC 9449: a DPoP-bound access token is of type DPoP (sent as `Authorization: DPoP`).
     tokenType: binding?.kind === 'dpop' ? 'DPoP' : 'Bearer',
     expiresIn,
-    sessionId: session.id,
-    ...(transport !== 'cookie' && { refreshToken })
+    sessionId: session.id
   }
 }
 

@@ -39,7 +39,9 @@ export const PROOF_REFUSAL_HEADERS = ' A refused DPoP proof carries `WWW-Authent
 
 export const STORE_UNAVAILABLE = (): TSchema => errorResponse(503, 'The session store is unavailable (retry later)', ['AUTH_STORE_UNAVAILABLE'])
 export const INTERNAL_ERROR = (): TSchema => errorResponse(500, "An app callback failed (details in the server's log only)", ['AUTH_INTERNAL_ERROR'])
-export const ACCESS_TOKEN_REFUSED = (): TSchema => errorResponse(401, 'No access token, or one that is invalid or expired; a DPoP-bound one without a valid proof of its key.' + PROOF_REFUSAL_HEADERS, ['AUTH_TOKEN_MISSING', 'AUTH_TOKEN_INVALID', 'AUTH_TOKEN_EXPIRED', 'AUTH_DPOP_PROOF_INVALID', 'AUTH_DPOP_NONCE_REQUIRED', 'AUTH_DPOP_REQUIRED'], header.wwwAuthenticate())
+/** What `authenticate` refuses an access token with. */
+export const ACCESS_TOKEN_REFUSED_CODES = ['AUTH_TOKEN_MISSING', 'AUTH_TOKEN_INVALID', 'AUTH_TOKEN_EXPIRED', 'AUTH_DPOP_PROOF_INVALID', 'AUTH_DPOP_NONCE_REQUIRED', 'AUTH_DPOP_REQUIRED'] as const
+export const ACCESS_TOKEN_REFUSED = (): TSchema => errorResponse(401, 'No access token, or one that is invalid or expired; a DPoP-bound one without a valid proof of its key.' + PROOF_REFUSAL_HEADERS, ACCESS_TOKEN_REFUSED_CODES, header.wwwAuthenticate())
 
 /**
  * What a request body can be refused with, before the handler runs: 400 for bad JSON (and for a
@@ -80,14 +82,27 @@ export const RefreshBody = Type.Union([Type.Object({
 }), Type.Null()])
 export type RefreshBody = Static<typeof RefreshBody>
 
-export const TokenResponse = Type.Object({
+const accessTokenFields = {
   accessToken: Type.String(),
   tokenType: Type.Union([Type.Literal('Bearer'), Type.Literal('DPoP')], { description: 'DPoP for a session bound to a DPoP key: send the access token as `Authorization: DPoP <token>` with a proof' }),
   expiresIn: Type.Integer({ description: 'seconds' }),
-  sessionId: Type.String(),
+  sessionId: Type.String()
+}
+export const TokenResponse = Type.Object({
+  ...accessTokenFields,
   refreshToken: Type.Optional(Type.String({ description: 'only with the body or both transport' }))
 })
 export type TokenResponse = Static<typeof TokenResponse>
+
+/** Re-authentication: a new access token for the same session; its refresh token is unchanged (none is sent). */
+export const AccessTokenResponse = Type.Object(accessTokenFields)
+export type AccessTokenResponse = Static<typeof AccessTokenResponse>
+
+export const ReauthenticateBody = Type.Object({
+  username: Type.String({ minLength: 1, maxLength: 256 }),
+  password: Type.String({ minLength: 1, maxLength: 1024 })
+})
+export type ReauthenticateBody = Static<typeof ReauthenticateBody>
 
 const SessionView = Type.Object({
   id: Type.String(),
@@ -97,7 +112,9 @@ const SessionView = Type.Object({
   userAgent: Type.Union([Type.String(), Type.Null()]),
   ip: Type.Union([Type.String(), Type.Null()]),
   current: Type.Boolean(),
-  binding: Type.Union([Type.Literal('dbsc'), Type.Literal('dpop'), Type.Null()], { description: 'the kind of device key the session is bound to; null: not bound' })
+  binding: Type.Union([Type.Literal('dbsc'), Type.Literal('dpop'), Type.Null()], { description: 'the kind of device key the session is bound to; null: not bound' }),
+  authTime: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'when the user last proved who they are in this session (sign-in or re-authentication); null for a session from before this was kept' }),
+  amr: Type.Array(Type.String(), { description: 'how (RFC 8176 method names such as pwd, hwk, otp); empty when authTime is null' })
 })
 export const SessionsResponse = Type.Object({ sessions: Type.Array(SessionView) })
 export type SessionsResponse = Static<typeof SessionsResponse>

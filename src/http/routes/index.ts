@@ -14,6 +14,7 @@ import { acceptEmptyBodies } from '../empty-bodies.js'
 import { dbscRoutes } from '../../binding/dbsc/routes.js'
 import { loginRoute } from './login.js'
 import { logoutRoutes } from './logout.js'
+import { reauthenticateRoute } from './reauthenticate.js'
 import { refreshRoute } from './refresh.js'
 import { sessionRoutes } from './sessions.js'
 
@@ -35,6 +36,7 @@ export async function authRoutes (fastify: FastifyInstance, { context }: { conte
     if (context.dbsc !== null) dbscRoutes(scope, context, context.dbsc)
   })
   sessionRoutes(fastify, context)
+  if (context.options.routes.reauthenticate !== false) reauthenticateRoute(fastify, context, context.options.routes.reauthenticate)
 }
 
 /**

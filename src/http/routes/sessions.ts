@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { PluginContext } from '../../context.js'
 import { SessionNotFoundError } from '../../errors.js'
 import { parseBinding } from '../../session/binding.js'
+import { decodeAuthentication } from '../../session/authentication.js'
 import { ACCESS_TOKEN_REFUSED, bodyErrors, describe, documented, errorResponse, NoContent, SessionParams, SessionsResponse, STORE_UNAVAILABLE } from '../schemas.js'
 
 export function sessionRoutes (fastify: FastifyInstance, context: PluginContext): void {
@@ -18,16 +19,21 @@ export function sessionRoutes (fastify: FastifyInstance, context: PluginContext)
     const live = await sessions.list(request.user.id)
     telemetry.listSessions.outcome(request, 'listed')
     return {
-      sessions: live.map((session) => ({
-        id: session.id,
-        createdAt: new Date(session.createdAt).toISOString(),
-        lastUsedAt: new Date(session.lastUsedAt).toISOString(),
-        expiresAt: new Date(session.expiresAt).toISOString(),
-        userAgent: session.userAgent,
-        ip: session.ip,
-        current: session.id === request.user.sessionId,
-        binding: parseBinding(session.binding)?.kind ?? null
-      }))
+      sessions: live.map((session) => {
+        const authentication = decodeAuthentication(session.authentication)
+        return {
+          id: session.id,
+          createdAt: new Date(session.createdAt).toISOString(),
+          lastUsedAt: new Date(session.lastUsedAt).toISOString(),
+          expiresAt: new Date(session.expiresAt).toISOString(),
+          userAgent: session.userAgent,
+          ip: session.ip,
+          current: session.id === request.user.sessionId,
+          binding: parseBinding(session.binding)?.kind ?? null,
+          authTime: authentication === null ? null : new Date(authentication.authTime * 1000).toISOString(),
+          amr: authentication?.amr ?? []
+        }
+      })
     }
   }))
 
