@@ -9,6 +9,8 @@
  * - retries a refresh answered 503 (or lost to the network) with bounded, jittered backoff: the
  *   server guarantees a 503 changed nothing, so the same refresh token is still the one to send;
  * - reports a lost session with a `session-lost` event;
+ * - follows an RFC 9470 step-up challenge (401 `insufficient_user_authentication`) by asking the
+ *   app to re-authenticate (`onStepUp`), then retries the request once;
  * - with `dpop`, holds a non-extractable WebCrypto ES256 key (IndexedDB in browsers, memory in
  *   Node) and signs a DPoP proof (RFC 9449) for login, refresh and, with a DPoP-bound token, every
  *   call through `fetch`; a `use_dpop_nonce` answer is retried once with the server's nonce.
@@ -57,6 +59,20 @@ export interface ClientOptions {
    * your own. Needs an absolute `baseUrl` outside a browser (proofs name the full URL).
    */
   dpop?: boolean | DpopKeyStore
+  /**
+   * Called when a request is refused for a sign-in too old or of the wrong method (401
+   * AUTH_STEP_UP_REQUIRED, RFC 9470 `insufficient_user_authentication`): re-authenticate the user
+   * (`client.reauthenticate(username, password)`, or your own passkey route then
+   * `client.acceptTokens(body)`), and the request is retried once. Throw (or resolve without
+   * re-authenticating) to give the 401 to the caller. Without it, the 401 goes to the caller.
+   */
+  onStepUp?: (challenge: StepUpChallenge) => Promise<void> | void
+}
+
+/** What a step-up challenge asks for: `maxAge` seconds since the sign-in, and / or one of the `amr` methods. */
+export interface StepUpChallenge {
+  maxAge: number | null
+  amr: string[]
 }
 
 /** Where the client keeps its DPoP key pair (the private key non-extractable). */
@@ -89,6 +105,8 @@ export class RefreshSessionsClient extends EventTarget {
   readonly #locks: LockManager | null
   readonly #autoRefresh: boolean
   readonly #retry: { attempts: number, baseDelayMs: number, maxDelayMs: number }
+  readonly #onStepUp: ClientOptions['onStepUp']
+  #steppingUp: Promise<void> | null = null
   #timer: ReturnType<typeof setTimeout> | undefined
   #accessToken: string | null = null
   #expiresAt = 0
@@ -114,6 +132,7 @@ export class RefreshSessionsClient extends EventTarget {
     this.#clientId = options.clientId
     this.#autoRefresh = options.autoRefresh ?? false
     this.#retry = { attempts: 3, baseDelayMs: 250, maxDelayMs: 4000, ...options.refreshRetry }
+    this.#onStepUp = options.onStepUp
     this.#dpop = options.dpop === undefined || options.dpop === false ? null : new DpopSigner(options.dpop === true ? defaultKeyStore(options.name ?? 'fastify-refresh-sessions') : options.dpop)
     const name = options.name ?? 'fastify-refresh-sessions'
     this.#lockName = `${name}:refresh`
@@ -148,6 +167,26 @@ export class RefreshSessionsClient extends EventTarget {
     return body
   }
 
+  /**
+   * Prove the password again (POST /reauthenticate): this session's sign-in becomes recent, with
+   * amr ['pwd']; the new access token is kept. Throws ClientError (401 AUTH_INVALID_CREDENTIALS...).
+   */
+  async reauthenticate (username: string, password: string): Promise<TokenResponse> {
+    const response = await this.#send(`${this.#base}/reauthenticate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) }, false)
+    if (!response.ok) throw await ClientError.from(response)
+    const body = await response.json() as TokenResponse
+    this.#accept(body)
+    return body
+  }
+
+  /**
+   * Adopt a token response the app got itself: from its own sign-in route that calls
+   * startSession (a passkey, an OAuth callback), or from its re-authentication route.
+   */
+  acceptTokens (body: TokenResponse): void {
+    this.#accept(body)
+  }
+
   /** Log out this session (idempotent) and forget the tokens. */
   async logout (): Promise<void> {
     const token = this.#refreshTokens.get()
@@ -167,18 +206,37 @@ export class RefreshSessionsClient extends EventTarget {
 
   /**
    * fetch with the Bearer token: refreshes first when the token is missing or about to expire,
-   * and once more (then retries once) if the server still refuses it.
+   * and once more (then retries once) if the server still refuses it. A step-up challenge goes to
+   * `onStepUp`, and the request is retried once after it.
    */
   async fetch (input: string | URL, init: RequestInit = {}): Promise<Response> {
+    return await this.#send(input, init, true)
+  }
+
+  async #send (input: string | URL, init: RequestInit, stepUp: boolean): Promise<Response> {
     // A path is relative to baseUrl (Node's fetch has no page URL to resolve it against).
     if (typeof input === 'string' && input.startsWith('/') && !input.startsWith('//')) input = this.#origin + input
     let token = this.#accessToken
     if (token === null || Date.now() >= this.#refreshAt) token = await this.refresh()
-    const response = await this.#call(input, init, token)
-    if (response.status !== 401 || !isTokenRefusal(response)) return response
-    const renewed = await this.refresh(token)
-    if (renewed === null || renewed === token) return response
-    return await this.#call(input, init, renewed)
+    let response = await this.#call(input, init, token)
+    if (response.status === 401 && isTokenRefusal(response)) {
+      const renewed = await this.refresh(token)
+      if (renewed === null || renewed === token) return response
+      token = renewed
+      response = await this.#call(input, init, renewed)
+    }
+    const challenge = response.status === 401 ? stepUpChallenge(response) : null
+    if (challenge === null || !stepUp || this.#onStepUp === undefined) return response
+    try {
+      // One re-authentication for every request refused meanwhile (one prompt, not one per call).
+      this.#steppingUp ??= (async () => { await this.#onStepUp!(challenge) })().finally(() => { this.#steppingUp = null })
+      await this.#steppingUp
+    } catch {
+      return response
+    }
+    // Nothing new to send (the app did not re-authenticate): the caller gets the 401.
+    if (this.#accessToken === null || this.#accessToken === token) return response
+    return await this.#call(input, init, this.#accessToken)
   }
 
   /** One API call with the access token: Bearer, or DPoP with a proof (retried once for a nonce). */
@@ -469,6 +527,15 @@ function defaultKeyStore (name: string): DpopKeyStore {
     load: async () => (await request<CryptoKeyPair | undefined>('readonly', (store) => store.get('dpop'))) ?? null,
     save: async (pair) => { await request('readwrite', (store) => store.put(pair, 'dpop')) }
   }
+}
+
+/** RFC 9470: the sign-in behind the token is too old (`max_age`) or of another method (`acr_values`, this plugin's amr values); null for any other answer. */
+function stepUpChallenge (response: Response): StepUpChallenge | null {
+  const header = response.headers.get('www-authenticate') ?? ''
+  if (!/error="?insufficient_user_authentication/.test(header)) return null
+  const maxAge = /max_age="?(\d+)/.exec(header)
+  const acrValues = /acr_values="([^"]*)"/.exec(header)
+  return { maxAge: maxAge === null ? null : Number(maxAge[1]), amr: acrValues === null ? [] : acrValues[1]!.split(' ').filter((value) => value !== '') }
 }
 
 /** A 401 about the access token itself (RFC 6750 `invalid_token`), not some other 401 of the app. */

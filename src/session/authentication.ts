@@ -4,7 +4,7 @@
  * 8176, e.g. `pwd`, `hwk`, `otp`, `fed`). The one home of that format: the stores keep it as an
  * opaque string.
  *
- * Stored as `<auth_time in base36 seconds> <amr> <amr>...` (`tf8b1k pwd`: 10 bytes) since every
+ * Stored as `<auth_time in base36 seconds> <amr> <amr>...` (`t6lacw pwd`: 10 bytes) since every
  * byte is kept once per session in Redis. A record written before this existed is '' and reads as
  * no authentication at all (no claims).
  */
