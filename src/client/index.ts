@@ -227,6 +227,8 @@ export class RefreshSessionsClient extends EventTarget {
     }
     const challenge = response.status === 401 ? stepUpChallenge(response) : null
     if (challenge === null || !stepUp || this.#onStepUp === undefined) return response
+    // Refused while another call's step-up was under way (or done): its new token is tried first, no second prompt.
+    if (this.#steppingUp === null && this.#accessToken !== null && this.#accessToken !== token) return await this.#call(input, init, this.#accessToken)
     try {
       // One re-authentication for every request refused meanwhile (one prompt, not one per call).
       this.#steppingUp ??= (async () => { await this.#onStepUp!(challenge) })().finally(() => { this.#steppingUp = null })
