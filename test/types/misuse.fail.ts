@@ -36,6 +36,9 @@ app.get('/me', { preHandler: app.authenticate }, async (request) => {
 })
 app.requireRoles(42) // expect TS2345 'number' is not assignable to parameter of type 'string'
 void app.authenticates // expect TS2551 Did you mean 'authenticate'?
+app.requireRecentAuth({ maxAge: true }) // expect TS2322 'true' is not assignable to type 'string | number
+app.requireRecentAuth({ amr: 'hwk' }) // expect TS2322 'string' is not assignable to type 'readonly string[]'
+app.requireRecentAuth() // expect TS2554 Expected 1 arguments
 
 // the programmatic API
 await app.refreshSessions.revokeSession('u-1') // expect TS2554 Expected 2 arguments
@@ -43,3 +46,9 @@ await app.refreshSessions.listSessions({ id: 'u-1' }) // expect TS2345 parameter
 await app.refreshSessions.revokeAllSessions('u-1', { but: 's' }) // expect TS2353 'but' does not exist
 const sessions: string[] = await app.refreshSessions.listSessions('u-1') // expect TS2322 'Session[]' is not assignable to type 'string[]'
 void sessions
+app.post('/sign-in', async (request, reply) => {
+  await app.refreshSessions.startSession(request, reply, { id: 'u-1' }) // expect TS2554 Expected 4 arguments
+  await app.refreshSessions.startSession(request, reply, { roles: ['user'] }, { amr: ['hwk'] }) // expect TS2345 'id' is missing
+  await app.refreshSessions.startSession(request, reply, { id: 'u-1' }, { method: 'hwk' }) // expect TS2353 'method' does not exist
+  await app.refreshSessions.reauthenticate(request, reply, { amr: 'pwd' }) // expect TS2322 'string' is not assignable to type 'readonly string[]'
+})

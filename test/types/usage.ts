@@ -17,6 +17,8 @@ import refreshSessions, {
   type LoginUserRecord,
   type RefreshSessionsApi,
   type RefreshSessionsOptions,
+  type AccessTokenResponse,
+  type TokenResponse,
   type Session,
   type SessionStore
 } from '../../src/index.js'
@@ -53,6 +55,8 @@ app.get('/whoami', { preHandler: app.authenticateSession }, async (request) => {
   assertType<typeof request.user.claims, Record<string, unknown>>(true)
   const tier = request.user.claims.tier
   assertType<typeof tier, unknown>(true)
+  assertType<typeof request.user.authTime, number | undefined>(true)
+  assertType<typeof request.user.amr, string[]>(true)
   return { id: request.user.id, admin: request.user.roles.includes('admin') }
 })
 
@@ -62,6 +66,23 @@ assertType<typeof app.authenticateSession, preHandlerAsyncHookHandler>(true)
 assertType<ReturnType<typeof app.requireRoles>, preHandlerAsyncHookHandler>(true)
 app.requireRoles('admin', 'auditor')
 app.route({ method: 'POST', url: '/transfer', preHandler: [app.authenticateSession, app.requireRoles('user')], handler })
+assertType<ReturnType<typeof app.requireRecentAuth>, preHandlerAsyncHookHandler>(true)
+app.post('/account/delete', { preHandler: [app.authenticate, app.requireRecentAuth({ maxAge: '5m', amr: ['hwk', 'swk'] })] }, handler)
+app.post('/password', { preHandler: [app.authenticate, app.requireRecentAuth({ maxAge: 300 })] }, handler)
+
+// other sign-in methods and re-authentication
+app.post('/passkeys/finish', async (request, reply) => {
+  const body = await app.refreshSessions.startSession(request, reply, { id: 42, roles: ['user'], claims: { tier: 'gold' } }, { amr: ['hwk', 'user'], clientId: 'web' })
+  assertType<typeof body, TokenResponse>(true)
+  assertType<typeof body.refreshToken, string | undefined>(true)
+  return body
+})
+app.post('/passkeys/reauthenticate', { preHandler: app.authenticate }, async (request, reply) => {
+  const body = await app.refreshSessions.reauthenticate(request, reply, { amr: ['hwk'] })
+  assertType<typeof body, AccessTokenResponse>(true)
+  assertType<typeof body.tokenType, 'Bearer' | 'DPoP'>(true)
+  return body
+})
 
 // the programmatic API
 assertType<typeof app.refreshSessions, RefreshSessionsApi>(true)
@@ -91,10 +112,13 @@ const options: RefreshSessionsOptions = {
   cookie: { hostPrefix: true, sameSite: 'lax' },
   loginLimits: { perUserIp: { max: 5, window: '15m' }, perIp: { max: 50, window: 900 } },
   argon2: { memoryCost: 19456, timeCost: 2, parallelism: 1 },
-  routes: { jwks: false },
   findUser: async (username): Promise<LoginUserRecord | null> => username === 'a' ? { id: 1, passwordHash: '$argon2id$...', roles: ['user'], claims: { tier: 'gold' } } : null,
   loadUser: (id): AuthUserRecord | null => ({ id, disabled: false }),
-  onLogin: (event, request) => { request.log.info({ userId: event.userId, sessionId: event.sessionId, clientId: event.clientId }, 'login') },
+  onLogin: (event, request) => {
+    assertType<typeof event.amr, string[]>(true)
+    request.log.info({ userId: event.userId, sessionId: event.sessionId, clientId: event.clientId, amr: event.amr }, 'login')
+  },
+  routes: { reauthenticate: false },
   onLoginFailed: (event) => {
     assertType<typeof event, LoginFailedEvent>(true)
     assertType<typeof event.reason, 'unknown-user' | 'wrong-password' | 'disabled' | 'rate-limited'>(true)
