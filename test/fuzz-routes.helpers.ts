@@ -324,6 +324,7 @@ export const ROUTES = {
   logoutAll: { method: 'POST', path: '/auth/logout-all' },
   sessions: { method: 'GET', path: '/auth/sessions' },
   deleteSession: { method: 'DELETE', path: '/auth/sessions/' },
+  reauthenticate: { method: 'POST', path: '/auth/reauthenticate' },
   jwks: { method: 'GET', path: '/.well-known/jwks.json' },
   me: { method: 'GET', path: '/me' },
   meStrict: { method: 'GET', path: '/me/strict' },

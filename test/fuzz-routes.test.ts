@@ -63,7 +63,7 @@ function properties (passwords: string[]): Property[] {
       name: 'bodies',
       weight: 28,
       arb: caseArb({
-        target: targetArb(['login', 'login', 'login', 'refresh', 'refresh', 'logout', 'logout', 'logoutAll', 'sessions', 'deleteSession', 'me']),
+        target: targetArb(['login', 'login', 'login', 'refresh', 'refresh', 'logout', 'logout', 'logoutAll', 'sessions', 'deleteSession', 'me', 'reauthenticate', 'reauthenticate']),
         body: maybe(body, 0.9),
         authorization: maybe(auth, 0.3),
         extras: true
@@ -73,7 +73,7 @@ function properties (passwords: string[]): Property[] {
       name: 'access tokens',
       weight: 22,
       arb: caseArb({
-        target: targetArb(['logoutAll', 'logoutAll', 'sessions', 'sessions', 'deleteSession', 'deleteSession', 'me', 'meStrict', 'meStrict', 'admin', 'admin', 'jwks', 'refresh', 'logout']),
+        target: targetArb(['logoutAll', 'logoutAll', 'sessions', 'sessions', 'deleteSession', 'deleteSession', 'me', 'meStrict', 'meStrict', 'admin', 'admin', 'jwks', 'refresh', 'logout', 'reauthenticate']),
         authorization: maybe(auth, 0.9),
         cookie: maybe(cookie, 0.25),
         extras: true
@@ -300,6 +300,14 @@ async function runCase (fixture: Fixture, tally: Tally, property: string, spec: 
       case 'logoutAll':
       case 'deleteSession':
         if (status >= 200 && status < 300 && actor?.id !== MALLORY.id) problems.push(`${route} answered ${status} for ${actor?.id ?? 'nobody'}`)
+        break
+      case 'reauthenticate':
+        // Only mallory, with her own token and her own username and password; never a cookie (nothing rotates).
+        if (status === 200) {
+          const [username, password] = loginPair(request) ?? []
+          if (actor?.id !== MALLORY.id || username !== MALLORY.username || password !== MALLORY.password) problems.push(`reauthenticate answered 200 for ${actor?.id ?? 'nobody'} with ${String(username)}'s credentials`)
+          if (response.headers['set-cookie'] !== undefined) problems.push('reauthenticate set a cookie')
+        }
         break
       case 'sessions':
         if (status === 200) {

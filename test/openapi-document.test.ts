@@ -135,11 +135,14 @@ t.test('the demo document: valid, truthful, typed, and a typed client drives the
     t.same(headers('/auth/logout-all', 'post', 401), ['WWW-Authenticate'])
     t.same(headers('/auth/sessions', 'get', 401), ['WWW-Authenticate'])
     t.same(headers('/auth/sessions/{id}', 'delete', 401), ['WWW-Authenticate'])
+    t.same(headers('/auth/reauthenticate', 'post', 200), ['Cache-Control', 'Pragma'], 'no Set-Cookie: the refresh token is unchanged')
+    t.same(headers('/auth/reauthenticate', 'post', 401), ['WWW-Authenticate'])
+    t.same(headers('/auth/reauthenticate', 'post', 429), ['Retry-After'])
     t.same(headers('/.well-known/jwks.json', 'get', 200), ['Cache-Control'])
   })
 
   await t.test('413 and 415 on the routes that read a body; code is an enum on every error response, the demo routes too', async (t) => {
-    for (const [path, method] of [['/auth/login', 'post'], ['/auth/refresh', 'post'], ['/auth/logout', 'post'], ['/auth/logout-all', 'post'], ['/auth/sessions/{id}', 'delete']] as const) {
+    for (const [path, method] of [['/auth/login', 'post'], ['/auth/refresh', 'post'], ['/auth/logout', 'post'], ['/auth/logout-all', 'post'], ['/auth/sessions/{id}', 'delete'], ['/auth/reauthenticate', 'post']] as const) {
       const responses = doc.paths[path]![method]!.responses
       t.same(responses[413]?.content?.['application/json']?.schema?.properties?.code?.enum, ['FST_ERR_CTP_BODY_TOO_LARGE'], `${method} ${path} 413`)
       t.same(responses[415]?.content?.['application/json']?.schema?.properties?.code?.enum, ['FST_ERR_CTP_INVALID_MEDIA_TYPE'], `${method} ${path} 415`)
@@ -148,6 +151,9 @@ t.test('the demo document: valid, truthful, typed, and a typed client drives the
     t.same(doc.paths['/auth/login']!.post!.responses[401]!.content!['application/json']!.schema!.properties!.code!.enum, ['AUTH_INVALID_CREDENTIALS', 'AUTH_DPOP_PROOF_INVALID', 'AUTH_DPOP_NONCE_REQUIRED', 'AUTH_BINDING_REQUIRED'])
     t.same(doc.paths['/auth/sessions']!.get!.responses[401]!.content!['application/json']!.schema!.properties!.code!.enum, ['AUTH_TOKEN_MISSING', 'AUTH_TOKEN_INVALID', 'AUTH_TOKEN_EXPIRED', 'AUTH_DPOP_PROOF_INVALID', 'AUTH_DPOP_NONCE_REQUIRED', 'AUTH_DPOP_REQUIRED'])
     const codes = (path: string, status: number): string[] | undefined => doc.paths[path]!.post!.responses[status]?.content?.['application/json']?.schema?.properties?.code?.enum
+    t.same(codes('/auth/reauthenticate', 401), ['AUTH_TOKEN_MISSING', 'AUTH_TOKEN_INVALID', 'AUTH_TOKEN_EXPIRED', 'AUTH_DPOP_PROOF_INVALID', 'AUTH_DPOP_NONCE_REQUIRED', 'AUTH_DPOP_REQUIRED', 'AUTH_SESSION_REVOKED', 'AUTH_INVALID_CREDENTIALS'])
+    t.same(codes('/auth/reauthenticate', 429), ['AUTH_TOO_MANY_ATTEMPTS'])
+    t.same(codes('/auth/reauthenticate', 403), ['AUTH_CSRF_REJECTED'])
     t.same(codes('/auth/dbsc/register', 400), ['AUTH_DBSC_PROOF_MISSING', 'AUTH_DBSC_PROOF_INVALID', 'FST_ERR_CTP_INVALID_JSON_BODY'])
     t.same(codes('/auth/dbsc/register', 403), ['AUTH_DBSC_CHALLENGE_INVALID'])
     t.same(codes('/auth/dbsc/register', 409), ['AUTH_DBSC_ALREADY_BOUND'])
@@ -217,6 +223,7 @@ t.test('the demo document: valid, truthful, typed, and a typed client drives the
     await raw('post', '/auth/logout-all')
     await raw('post', '/auth/logout-all', { headers: { authorization: 'Bearer nope' } })
     await raw('get', '/auth/sessions')
+    await raw('post', '/auth/reauthenticate', { headers: json, body: JSON.stringify({ username: 'alice', password: 'alice-password-1' }) })
     await raw('delete', '/auth/sessions/{id}', { headers: { authorization: 'Bearer nope' } })
     await raw('get', '/.well-known/jwks.json')
 
