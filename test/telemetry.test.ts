@@ -92,6 +92,7 @@ async function delta (work: () => Promise<void>): Promise<Record<string, number>
 const key = (name: string, attributes: Record<string, string> = {}): string => `${name}${JSON.stringify(Object.fromEntries(Object.entries(attributes).sort()))}`
 const refreshes = (outcome: string) => key('refresh_sessions.refreshes', { 'refresh_sessions.outcome': outcome })
 const logins = (outcome: string) => key('refresh_sessions.logins', { 'refresh_sessions.outcome': outcome })
+const reauthentications = (outcome: string) => key('refresh_sessions.reauthentications', { 'refresh_sessions.outcome': outcome })
 const logouts = (outcome: string, scope: string) => key('refresh_sessions.logouts', { 'refresh_sessions.outcome': outcome, 'refresh_sessions.scope': scope })
 const storeDuration = (operation: string, redis: boolean, error?: string) => key('refresh_sessions.store.duration', { 'db.operation.name': operation, ...(redis && { 'db.system': 'redis', 'db.system.name': 'redis' }), ...(error !== undefined && { 'error.type': error }) })
 const storeUnavailable = (operation: string) => key('refresh_sessions.store.unavailable', { 'db.operation.name': operation, 'db.system': 'redis', 'db.system.name': 'redis' })
@@ -160,6 +161,14 @@ async function everyOutcome (t: Test, app: FastifyInstance, users: Map<string, T
   t.equal((await app.inject({ method: 'DELETE', url: `/auth/sessions/${again.sessionId}`, headers: { authorization: `Bearer ${again.accessToken}` } })).statusCode, 204, 'revoke-session: revoked')
   const last = await loggedIn(app, BOB)
   t.equal((await app.inject({ method: 'POST', url: '/auth/logout-all', headers: { authorization: `Bearer ${last.accessToken}` } })).statusCode, 204, 'logout-all')
+
+  // Re-authentication of a new session: a wrong password, the right one, then after the session is revoked.
+  const erin = await loggedIn(app, ALICE)
+  const reauthenticate = async (password: string): Promise<number> => (await app.inject({ method: 'POST', url: '/auth/reauthenticate', headers: { authorization: `Bearer ${erin.accessToken}` }, payload: { username: ALICE.username, password } })).statusCode
+  t.equal(await reauthenticate('wrong-password-123'), 401, 'reauthenticate wrong-password')
+  t.equal(await reauthenticate(ALICE.password), 200, 'reauthenticated')
+  t.equal((await app.inject({ method: 'DELETE', url: `/auth/sessions/${erin.sessionId}`, headers: { authorization: `Bearer ${erin.accessToken}` } })).statusCode, 204)
+  t.equal(await reauthenticate(ALICE.password), 401, 'reauthenticate session-gone')
 }
 
 /** The counts everyOutcome must add, on either store. */
@@ -169,7 +178,10 @@ function expectedCounts (redis: boolean): Record<string, number> {
     [logins('wrong-password')]: 1,
     [logins('disabled')]: 1,
     [logins('rate-limited')]: 1,
-    [logins('success')]: 5, // alice, dave, bob x3
+    [logins('success')]: 6, // alice, dave, bob x3, alice again
+    [reauthentications('wrong-password')]: 1,
+    [reauthentications('reauthenticated')]: 1,
+    [reauthentications('session-gone')]: 1,
     [refreshes('missing-token')]: 1,
     [refreshes('csrf-rejected')]: 1,
     [refreshes('invalid')]: 1,
@@ -188,13 +200,15 @@ function expectedCounts (redis: boolean): Record<string, number> {
     // Store calls: 12 login attempts reserve (the refused one too), 5 successes release; 8 refreshes reach the store
     // (not the missing, csrf or malformed ones), the disabled one revokes; 2 logouts by token
     // reach it (not the malformed or missing one).
-    [storeDuration('login-reserve', redis)]: 12,
-    [storeDuration('login-release', redis)]: 5,
-    [storeDuration('create', redis)]: 5,
+    // + 4 logins / re-authentications: 1 login, 3 re-authentications (the wrong one is not released).
+    [storeDuration('login-reserve', redis)]: 16,
+    [storeDuration('login-release', redis)]: 8,
+    [storeDuration('create', redis)]: 6,
+    [storeDuration('set-authentication', redis)]: 2,
     [storeDuration('rotate', redis)]: 8,
-    [storeDuration('revoke', redis)]: 3, // disabled dave, DELETE not-found, DELETE revoked
+    [storeDuration('revoke', redis)]: 4, // disabled dave, DELETE not-found, DELETE revoked x2
     [storeDuration('revoke-by-secret', redis)]: 2,
-    [storeDuration('list', redis)]: 1,
+    [storeDuration('list', redis)]: 2, // GET /auth/sessions, the re-authenticated session's expiry and binding
     [storeDuration('revoke-all', redis)]: 1
   }
 }
@@ -207,11 +221,12 @@ function checkSpans (t: Test, redis: boolean): void {
   const outcomes = (name: string) => routeSpans(name).map((s) => s.attributes['refresh_sessions.outcome']).sort()
   // CSRF and missing-token... : the CSRF check runs before the handler, so no refresh span for it.
   t.strictSame(outcomes('refresh-sessions.refresh'), ['disabled', 'grace', 'invalid', 'missing', 'missing-token', 'reused', 'rotated', 'rotated', 'rotated', 'stale'])
-  t.strictSame(outcomes('refresh-sessions.login'), ['disabled', 'rate-limited', 'success', 'success', 'success', 'success', 'success', 'unknown-user', 'unknown-user', 'unknown-user', 'unknown-user', 'wrong-password'])
+  t.strictSame(outcomes('refresh-sessions.reauthenticate'), ['reauthenticated', 'session-gone', 'wrong-password'])
+  t.strictSame(outcomes('refresh-sessions.login'), ['disabled', 'rate-limited', 'success', 'success', 'success', 'success', 'success', 'success', 'unknown-user', 'unknown-user', 'unknown-user', 'unknown-user', 'wrong-password'])
   t.strictSame(outcomes('refresh-sessions.logout'), ['invalid', 'missing', 'missing-token', 'revoked'])
   t.strictSame(outcomes('refresh-sessions.logout-all'), ['revoked'])
   t.strictSame(outcomes('refresh-sessions.list-sessions'), ['listed'])
-  t.strictSame(outcomes('refresh-sessions.revoke-session'), ['not-found', 'revoked'])
+  t.strictSame(outcomes('refresh-sessions.revoke-session'), ['not-found', 'revoked', 'revoked'])
   const reused = routeSpans('refresh-sessions.refresh').find((s) => s.attributes['refresh_sessions.outcome'] === 'reused')!
   t.equal(reused.attributes['error.type'], 'AUTH_REFRESH_REUSED', 'a 4xx names its code')
   t.equal(reused.status.code, SpanStatusCode.UNSET, 'a 4xx is not a span error')
@@ -241,8 +256,8 @@ t.test('memory store: every outcome counted once, by kind; spans nest', async (t
   spans.reset()
   const { app, users } = await buildApp(t, { users: USERS, options: { loginLimits: LOGIN_LIMITS } })
   const added = await delta(() => everyOutcome(t, app, users))
-  // The memory store announces synchronously: reuse, disabled, logout, DELETE, logout-all.
-  t.strictSame(added, { ...expectedCounts(false), 'refresh_sessions.revocation.delay{}': 5 })
+  // The memory store announces synchronously: reuse, disabled, logout, DELETE x2, logout-all.
+  t.strictSame(added, { ...expectedCounts(false), 'refresh_sessions.revocation.delay{}': 6 })
   checkSpans(t, false)
   t.equal(app.refreshSessions.sessions.store === app.refreshSessions.store, false, 'with an SDK the core runs on the instrumented store')
 })
@@ -346,6 +361,7 @@ t.test('instruments: names, units, scope', async (t) => {
     'refresh_sessions.logins': '{login}',
     'refresh_sessions.refreshes': '{refresh}',
     'refresh_sessions.logouts': '{logout}',
+    'refresh_sessions.reauthentications': '{reauthentication}',
     'refresh_sessions.store.duration': 'ms',
     'refresh_sessions.store.unavailable': '{error}',
     'refresh_sessions.revocation.delay': 'ms'
