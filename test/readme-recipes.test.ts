@@ -3,13 +3,12 @@
  * - "Behind a proxy": `trustProxy: true` lets a client choose request.ip with X-Forwarded-For and
  *   walk past the per-ip login limits, writing its chosen ip into the session list; trusting the
  *   proxy's address (or a function that checks it) does not; a hop count is ignored.
- * - "From lucia-style session tables": a session created with the session core after the app's own
- *   sign-in, its refresh cookie set by the app, gets its access token from the first refresh and
- *   its roles from loadUser; revokeSession ends it.
+ * - "From lucia-style session tables": a session started with startSession after the app's own
+ *   sign-in (an OAuth callback that redirects) gets the login's refresh cookie, its access token
+ *   from the first refresh, its roles from the sign-in and amr ['fed']; revokeSession ends it.
  */
 import t from 'tap'
-import Fastify, { type FastifyInstance } from 'fastify'
-import fastifyCookie from '@fastify/cookie'
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import refreshSessions from '../src/index.js'
 import { ALICE, buildApp, FAST_ARGON2, HS256_SECRET, login, refreshCookie } from './helpers/build-app.js'
 
@@ -67,48 +66,42 @@ t.test('a hop count is ignored by this Fastify (the README says so): every clien
   t.equal(sessions.sessions[0]?.ip, PROXY, 'request.ip is the proxy: one per-ip counter for everybody')
 })
 
-t.test('a session created after the app\'s own sign-in (the README\'s lucia recipe)', async (t) => {
+t.test('a session started after the app\'s own sign-in (the README\'s lucia recipe)', async (t) => {
   const users = new Map([['u-42', { id: 'u-42', roles: ['user', 'editor'] }]])
+  const logins: unknown[] = []
+  // No @fastify/cookie in the app: startSession sets the refresh cookie all the same.
   const app = Fastify()
   t.teardown(() => app.close())
-  await app.register(fastifyCookie)
   await app.register(refreshSessions, {
     accessToken: { secret: HS256_SECRET },
     argon2: FAST_ARGON2,
     findUser: async () => null,
-    loadUser: async (id) => users.get(id) ?? null
+    onLogin: (event) => { logins.push(event) }
   })
-  const signInWithGitHub = async (): Promise<{ id: string }> => ({ id: 'u-42' })
+  const signInWithGitHub = async (request: FastifyRequest): Promise<{ id: string, roles: string[] }> => users.get(String((request.query as { user: string }).user))!
 
   // The README's route, as written.
   app.get('/login/github/callback', async (request, reply) => {
-    const user = await signInWithGitHub()
-    const { token, session } = await app.refreshSessions.sessions.create(user.id, {
-      userAgent: request.headers['user-agent'], ip: request.ip
-    })
-    reply.setCookie('refresh_token', token, {
-      httpOnly: true,
-      secure: true,
-      sameSite: 'strict',
-      path: '/auth',
-      maxAge: Math.round((session.expiresAt - Date.now()) / 1000)
-    })
-    return reply.redirect('/')
+    const user = await signInWithGitHub(request) // your code: { id, roles? } from your user table
+    await app.refreshSessions.startSession(request, reply, user, { amr: ['fed'] })
+    return reply.redirect('/')                  // the refresh cookie is set; the page's client refreshes first
   })
   app.get('/me', { preHandler: app.authenticate }, async (request) => request.user)
 
-  const callback = await app.inject({ url: '/login/github/callback', headers: { 'user-agent': 'recipe-test' } })
+  const callback = await app.inject({ url: '/login/github/callback?user=u-42', headers: { 'user-agent': 'recipe-test' } })
   t.equal(callback.statusCode, 302)
+  t.equal(callback.headers.location, '/')
   const cookie = refreshCookie(callback)
   t.ok(cookie !== undefined && cookie.value.length > 0, 'the refresh cookie is set')
-  t.match(cookie, { httpOnly: true, secure: true, sameSite: 'Strict', path: '/auth' })
+  t.same({ ...cookie, value: '<token>' }, { name: 'refresh_token', value: '<token>', maxAge: 604800, path: '/auth', httpOnly: true, secure: true, sameSite: 'Strict' }, 'the login route\'s attributes')
 
   const refresh = await app.inject({ method: 'POST', url: '/auth/refresh', cookies: { refresh_token: cookie!.value } })
   t.equal(refresh.statusCode, 200, 'the first refresh gives the token response')
   const { accessToken, sessionId } = refresh.json() as { accessToken: string, sessionId: string }
   t.not(refreshCookie(refresh)?.value, cookie!.value, 'and rotates the refresh token')
-  const me = (await app.inject({ url: '/me', headers: { authorization: `Bearer ${accessToken}` } })).json() as { id: string, roles: string[] }
-  t.same({ id: me.id, roles: me.roles }, { id: 'u-42', roles: ['user', 'editor'] }, 'roles come from loadUser')
+  const me = (await app.inject({ url: '/me', headers: { authorization: `Bearer ${accessToken}` } })).json() as { id: string, roles: string[], amr: string[] }
+  t.same({ id: me.id, roles: me.roles, amr: me.amr }, { id: 'u-42', roles: ['user', 'editor'], amr: ['fed'] }, 'roles from the sign-in, amr fed')
+  t.same(logins, [{ userId: 'u-42', sessionId, ip: '127.0.0.1', userAgent: 'recipe-test', clientId: null, amr: ['fed'] }], 'onLogin ran')
 
   const listed = await app.refreshSessions.listSessions('u-42')
   t.same(listed.map((s) => [s.id, s.userAgent]), [[sessionId, 'recipe-test']], 'listed like any session')
