@@ -8,7 +8,8 @@
 import t, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import type { Response } from 'light-my-request'
-import { ALICE, BOB, buildApp, login, type BuildOptions } from './helpers/build-app.js'
+import { ALICE, BOB, buildApp, HS256_SECRET, login, type BuildOptions } from './helpers/build-app.js'
+import { proof, testKey } from './helpers/dpop.js'
 
 const INVALID_CREDENTIALS = { statusCode: 401, code: 'AUTH_INVALID_CREDENTIALS', error: 'Unauthorized', message: 'Invalid username or password' }
 const REVOKED = { statusCode: 401, code: 'AUTH_SESSION_REVOKED', error: 'Unauthorized', message: 'The session of this access token has been revoked' }
@@ -169,4 +170,36 @@ t.test('routes.reauthenticate: another path, or false for none', async (t) => {
   t.equal(response.statusCode, 404)
   t.equal(response.json().code, 'AUTH_ROUTE_NOT_FOUND')
   t.equal((await none.inject({ method: 'POST', url: '/passkeys/reauthenticate', headers: { authorization: `Bearer ${other.accessToken}` } })).statusCode, 200, 'reauthenticate() still works')
+})
+
+t.test('a DPoP-bound session: re-authenticated with its key, it gets a DPoP-bound token again', async (t) => {
+  const key = await testKey()
+  const { app } = await build(t, { transport: 'body' })
+  const signedIn = (await app.inject({ method: 'POST', url: '/auth/login', headers: { dpop: await proof(key, { htu: 'http://localhost/auth/login' }) }, payload: { username: ALICE.username, password: ALICE.password } })).json()
+  t.equal(signedIn.tokenType, 'DPoP')
+  const asBearer = await reauthenticate(app, signedIn.accessToken)
+  t.equal(asBearer.statusCode, 401, 'a bound token without its proof')
+  t.equal(asBearer.json().code, 'AUTH_DPOP_REQUIRED')
+  const response = await app.inject({
+    method: 'POST',
+    url: '/auth/reauthenticate',
+    headers: { authorization: `DPoP ${signedIn.accessToken}`, dpop: await proof(key, { htu: 'http://localhost/auth/reauthenticate', accessToken: signedIn.accessToken }) },
+    payload: { username: ALICE.username, password: ALICE.password }
+  })
+  t.equal(response.statusCode, 200)
+  t.equal(response.json().tokenType, 'DPoP')
+  t.match(claimsOf(response.json().accessToken), { bnd: 'dpop', cnf: { jkt: key.thumbprint }, amr: ['pwd'] })
+})
+
+t.test('an access token from the cookie (accessToken.cookieName): a cross-site re-authentication is refused', async (t) => {
+  const { app } = await build(t, { accessToken: { secret: HS256_SECRET, cookieName: 'access_token' } })
+  const session = await login(app)
+  const payload = { username: ALICE.username, password: ALICE.password }
+  const crossSite = await app.inject({ method: 'POST', url: '/auth/reauthenticate', cookies: { access_token: session.accessToken }, headers: { origin: 'https://evil.example' }, payload })
+  t.equal(crossSite.statusCode, 403)
+  t.equal(crossSite.json().code, 'AUTH_CSRF_REJECTED')
+  const sameSite = await app.inject({ method: 'POST', url: '/auth/reauthenticate', cookies: { access_token: session.accessToken }, headers: { origin: 'http://localhost' }, payload })
+  t.equal(sameSite.statusCode, 200, 'from the app\'s own origin')
+  const bearer = await app.inject({ method: 'POST', url: '/auth/reauthenticate', headers: { authorization: `Bearer ${session.accessToken}`, origin: 'https://evil.example' }, payload })
+  t.equal(bearer.statusCode, 200, 'a Bearer header is never sent by a browser on its own')
 })
