@@ -167,6 +167,16 @@ t.test('bad calls are the app\'s bugs: a TypeError, and no session', async (t) =
   t.same(await app.refreshSessions.listSessions('u-1'), [], 'no session was created')
 })
 
+t.test('with dbsc.enabled, the answer offers to bind the session to the browser\'s key, as login\'s does', async (t) => {
+  const { app } = await build(t, { dbsc: { enabled: true } })
+  const byPassword = await app.inject({ method: 'POST', url: '/auth/login', payload: { username: ALICE.username, password: ALICE.password } })
+  const byPasskey = await passkeySignIn(app)
+  t.match(byPasskey.headers['secure-session-registration'], /^\(ES256 RS256\);path="\/auth\/dbsc\/register";challenge="/)
+  const shape = (header: unknown): string => String(header).replace(/challenge="[^"]*"/, 'challenge="<c>"')
+  t.equal(shape(byPasskey.headers['secure-session-registration']), shape(byPassword.headers['secure-session-registration']))
+  t.equal(shape(byPasskey.headers['sec-session-registration']), shape(byPassword.headers['sec-session-registration']))
+})
+
 t.test('duplicate amr values are kept once', async (t) => {
   const { app } = await build(t, {}, ['hwk', 'hwk', 'user'])
   t.same(claimsOf((await passkeySignIn(app)).json().accessToken).amr, ['hwk', 'user'])

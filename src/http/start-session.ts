@@ -37,7 +37,7 @@ export async function startSession (request: FastifyRequest, reply: FastifyReply
   const userId = checkUserId(user)
   const amr = checkAmr(options?.amr, 'startSession option amr')
   const authentication = encodeAuthentication(amr)
-  const clientId = options.clientId ?? null
+  const clientId = options?.clientId ?? null
   if (clientId !== null && (typeof clientId !== 'string' || clientId === '' || clientId.length > 128)) throw new TypeError('startSession option clientId must be a string of 1 to 128 characters')
   binding ??= await provedBinding(request, reply, context, clientId)
   const ip = request.ip
