@@ -97,7 +97,7 @@ t.test('authenticate: ath, the token\'s key, the scheme', async (t) => {
 
   const ok = await me(`DPoP ${accessToken}`, await at(key))
   t.equal(ok.statusCode, 200)
-  t.same(ok.json(), { id: ALICE.id, sessionId: sid, roles: ALICE.roles, claims: ALICE.claims })
+  t.same(ok.json(), { id: ALICE.id, sessionId: sid, roles: ALICE.roles, claims: ALICE.claims, authTime: JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString()).auth_time, amr: ['pwd'] })
 
   const cases: Array<[string, string, () => Promise<import('light-my-request').Response>, string, string]> = [
     ['no ath', 'ath', async () => await me(`DPoP ${accessToken}`, await proof(key, { htm: 'GET', htu: 'http://localhost/me' })), 'AUTH_DPOP_PROOF_INVALID', CHALLENGE],
