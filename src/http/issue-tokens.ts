@@ -82,6 +82,17 @@ export function decodeIdentity (data: string | null): Identity {
   }
 }
 
+/**
+ * The roles and claims of a live session's next access token: loadUser's, when the app gave one
+ * (null: the user is gone or disabled, and the session must end), else those kept at sign-in.
+ */
+export async function currentIdentity (context: PluginContext, session: Session): Promise<Identity | null> {
+  const { loadUser } = context.callbacks
+  if (loadUser === undefined) return decodeIdentity(session.data)
+  const user = await loadUser(session.userId)
+  return user === null || user === undefined || user.disabled === true ? null : identityOf(user)
+}
+
 export function identityOf (user: { roles?: readonly string[], claims?: Record<string, unknown> }): Identity {
   return {
     roles: Array.isArray(user.roles) ? user.roles.filter((r) => typeof r === 'string') : [],

@@ -10,7 +10,7 @@ import type { PluginContext } from '../context.js'
 import { SessionRevokedError, TokenMissingError } from '../errors.js'
 import { checkAmr, encodeAuthentication } from '../session/authentication.js'
 import type { AuthUser } from '../types.js'
-import { decodeIdentity, identityOf, issueAccessToken, type Identity } from './issue-tokens.js'
+import { currentIdentity, issueAccessToken } from './issue-tokens.js'
 import type { AccessTokenResponse } from './schemas.js'
 
 export interface ReauthenticateOptions {
@@ -19,7 +19,7 @@ export interface ReauthenticateOptions {
 }
 
 export async function reauthenticate (request: FastifyRequest, reply: FastifyReply, context: PluginContext, options: ReauthenticateOptions): Promise<AccessTokenResponse> {
-  const { sessions, callbacks } = context
+  const { sessions } = context
   const telemetry = context.telemetry.reauthenticate
   const authentication = encodeAuthentication(checkAmr(options?.amr, 'reauthenticate option amr'))
   const user = request.user as AuthUser | null
@@ -36,17 +36,11 @@ export async function reauthenticate (request: FastifyRequest, reply: FastifyRep
   // The store answers setAuthentication with a yes or no; the token needs the session's end and binding.
   const session = (await sessions.list(user.id)).find((live) => live.id === user.sessionId)
   if (session === undefined) throw gone()
-  let identity: Identity
-  if (callbacks.loadUser === undefined) {
-    identity = decodeIdentity(session.data)
-  } else {
-    const record = await callbacks.loadUser(session.userId)
+  const identity = await currentIdentity(context, session)
+  if (identity === null) {
     // As a refresh would: a user disabled or deleted since loses the session.
-    if (record === null || record === undefined || record.disabled === true) {
-      await sessions.revoke(session.userId, session.id)
-      throw gone()
-    }
-    identity = identityOf(record)
+    await sessions.revoke(session.userId, session.id)
+    throw gone()
   }
   const body = issueAccessToken(reply, context, session, identity)
   telemetry.outcome(request, 'reauthenticated')

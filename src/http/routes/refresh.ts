@@ -9,7 +9,7 @@ import { csrfGuard } from '../csrf.js'
 import { RefreshInvalidError, RefreshMissingError, RefreshReusedError, RefreshUnboundError } from '../../errors.js'
 import { runCallback } from '../../app-callbacks.js'
 import { bodyErrors, describe, documented, errorResponse, header, INTERNAL_ERROR, PROOF_CODES, PROOF_REFUSAL_HEADERS, RefreshBody, refreshCookieParameter, STORE_UNAVAILABLE, TokenResponse } from '../schemas.js'
-import { decodeIdentity, identityOf, issueTokens, type Identity } from '../issue-tokens.js'
+import { currentIdentity, issueTokens } from '../issue-tokens.js'
 import { carriedRefreshToken, refreshTokenInCookie } from '../refresh-token-source.js'
 import { provedBinding, reportBound, reportUnbound } from '../../binding/proved-binding.js'
 
@@ -68,18 +68,12 @@ export function refreshRoute (fastify: FastifyInstance, context: PluginContext):
     }
 
     const { session } = result
-    let identity: Identity
-    if (callbacks.loadUser === undefined) {
-      identity = decodeIdentity(session.data)
-    } else {
-      const user = await callbacks.loadUser(session.userId)
-      if (user === null || user === undefined || user.disabled === true) {
-        await sessions.revoke(session.userId, session.id)
-        clearRefreshCookie(reply, options)
-        telemetry.outcome(request, 'disabled')
-        throw new RefreshInvalidError()
-      }
-      identity = identityOf(user)
+    const identity = await currentIdentity(context, session)
+    if (identity === null) {
+      await sessions.revoke(session.userId, session.id)
+      clearRefreshCookie(reply, options)
+      telemetry.outcome(request, 'disabled')
+      throw new RefreshInvalidError()
     }
     if (result.outcome === 'rotated' && result.boundNow) await reportBound(request, context, session)
     await runCallback(request, 'onRefresh', callbacks.onRefresh, { userId: session.userId, sessionId: session.id, ip, userAgent, grace: result.outcome === 'grace' })
