@@ -10,6 +10,8 @@ import type { FastifyInstance } from 'fastify'
 import type { Response } from 'light-my-request'
 import { ALICE, BOB, buildApp, HS256_SECRET, login, type BuildOptions } from './helpers/build-app.js'
 import { proof, testKey } from './helpers/dpop.js'
+import { connectRedis, uniquePrefix } from './helpers/redis-clients.js'
+import { redisForTest } from '../support/redis-harness.js'
 
 const INVALID_CREDENTIALS = { statusCode: 401, code: 'AUTH_INVALID_CREDENTIALS', error: 'Unauthorized', message: 'Invalid username or password' }
 const REVOKED = { statusCode: 401, code: 'AUTH_SESSION_REVOKED', error: 'Unauthorized', message: 'The session of this access token has been revoked' }
@@ -144,21 +146,26 @@ t.test('no access token: 401 AUTH_TOKEN_MISSING; a bad body: 400', async (t) => 
   t.equal(noUsername.json().code, 'FST_ERR_VALIDATION')
 })
 
-t.test('re-authentication and refresh at once: both succeed, one session, and the refresh after carries the new auth_time', async (t) => {
-  const { app } = await build(t, { transport: 'body' })
-  const session = await login(app)
-  advanceClock(t, 60_000)
-  const [reauth, refreshed] = await Promise.all([
-    reauthenticate(app, session.accessToken),
-    app.inject({ method: 'POST', url: '/auth/refresh', payload: { refreshToken: session.refreshToken } })
-  ])
-  t.equal(reauth.statusCode, 200)
-  t.equal(refreshed.statusCode, 200)
-  const next = await app.inject({ method: 'POST', url: '/auth/refresh', payload: { refreshToken: refreshed.json().refreshToken } })
-  t.equal(next.statusCode, 200)
-  t.equal(claimsOf(next.json().accessToken).auth_time, claimsOf(reauth.json().accessToken).auth_time)
-  t.equal((await app.refreshSessions.listSessions(ALICE.id)).length, 1)
-})
+for (const store of ['memory', 'Redis'] as const) {
+  t.test(`${store} store: re-authentication and refresh at once: both succeed, one session, and the refresh after carries the new auth_time`, async (t) => {
+    const redis = store === 'Redis' ? { redis: await connectRedis(t, await redisForTest(t)), prefix: uniquePrefix('reauth') } : {}
+    const { app } = await build(t, { transport: 'body', ...redis })
+    const session = await login(app)
+    const sibling = await login(app)
+    advanceClock(t, 60_000)
+    const [reauth, refreshed, siblingRefreshed] = await Promise.all([
+      reauthenticate(app, session.accessToken),
+      app.inject({ method: 'POST', url: '/auth/refresh', payload: { refreshToken: session.refreshToken } }),
+      app.inject({ method: 'POST', url: '/auth/refresh', payload: { refreshToken: sibling.refreshToken } })
+    ])
+    t.same([reauth.statusCode, refreshed.statusCode, siblingRefreshed.statusCode], [200, 200, 200])
+    const next = await app.inject({ method: 'POST', url: '/auth/refresh', payload: { refreshToken: refreshed.json().refreshToken } })
+    t.equal(next.statusCode, 200)
+    t.equal(claimsOf(next.json().accessToken).auth_time, claimsOf(reauth.json().accessToken).auth_time, 'the rotation kept the new authentication')
+    t.equal(claimsOf(siblingRefreshed.json().accessToken).auth_time, claimsOf(sibling.accessToken).auth_time, 'the sibling kept its own')
+    t.same((await app.refreshSessions.listSessions(ALICE.id)).map((s) => s.id).sort(), [session.sessionId, sibling.sessionId].sort(), 'no session added or lost')
+  })
+}
 
 t.test('routes.reauthenticate: another path, or false for none', async (t) => {
   const moved = (await build(t, { routes: { reauthenticate: '/step-up' } })).app

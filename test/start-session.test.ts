@@ -108,7 +108,7 @@ t.test('the per-user cap counts sessions of every sign-in method', async (t) => 
   const third = (await passkeySignIn(app)).json()
   const live = (await app.refreshSessions.listSessions(ALICE.id)).map((s) => s.id).sort()
   t.same(live, [second.sessionId, third.sessionId].sort(), 'the oldest (the password one) was evicted')
-  t.not(live.includes(first.sessionId), true)
+  t.notOk(live.includes(first.sessionId))
 })
 
 t.test('a DPoP proof on the sign-in request binds the session, as at login', async (t) => {
