@@ -6,13 +6,12 @@
  * Screenshots go to test-output/.
  */
 import t from 'tap'
-import { existsSync, mkdirSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import type { BrowserContext, Page } from 'playwright-core'
+import { launchChromium, logIn } from './helpers/chromium.js'
 import { startDemo, type DemoServer } from './helpers/demo-server.js'
 
-/** Debian's Chromium (CI installs it); CHROMIUM_PATH overrides. Never downloaded. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const TTL_MS = 4000
 const OUTPUT = new URL('../test-output/', import.meta.url)
 
@@ -25,29 +24,12 @@ async function waitForCount (page: Page, atLeast: number, timeout: number): Prom
   await page.waitForFunction((n) => Number(document.querySelector('#refresh-count')?.textContent) >= n, atLeast, { timeout, polling: 50 })
 }
 
-async function logIn (page: Page, url: string, username: string, password: string): Promise<void> {
-  await page.goto(url)
-  await page.locator('#login').waitFor({ state: 'visible' })
-  await page.fill('#username', username)
-  await page.fill('#password', password)
-  await page.click('#login-form button[type="submit"]')
-  await page.locator('#app').waitFor({ state: 'visible' })
-  await page.locator('#who-name', { hasText: username }).waitFor()
-}
-
 t.test('the demo page in Chromium', async (t) => {
-  if (!existsSync(CHROMIUM)) {
-    t.fail(`Chromium not found at ${CHROMIUM}: install it with \`apt-get install chromium\``)
-    return
-  }
+  const browser = await launchChromium(t)
+  if (browser === null) return
   mkdirSync(OUTPUT, { recursive: true })
   const started = Date.now()
   const server = await startDemo(t, { env: { ACCESS_TOKEN_TTL: `${TTL_MS / 1000}s` } })
-  const browser: Browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
-  })
-  t.teardown(() => browser.close())
   const pageErrors: string[] = []
   const newPage = async (context: BrowserContext): Promise<Page> => {
     const page = await context.newPage()
