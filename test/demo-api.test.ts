@@ -267,6 +267,7 @@ t.test('OpenAPI at /docs/json documents every plugin route', async (t) => {
   const token = doc.paths['/auth/login']!.post!.responses['200']!.content!['application/json']!.schema.properties!
   t.same(Object.keys(token).sort(), ['accessToken', 'expiresIn', 'refreshToken', 'sessionId', 'tokenType'])
   t.ok(doc.paths['/tasks'] && doc.paths['/tasks/{id}'] && doc.paths['/me'] && doc.paths['/admin/users'] && doc.paths['/auth/register'], 'demo routes too')
+  for (const path of ['/passkeys', '/passkeys/registration-options', '/auth/passkey/login-options', '/auth/passkey/login', '/auth/passkey/reauthenticate-options', '/auth/passkey/reauthenticate', '/account/password', '/account']) t.ok(doc.paths[path], `and ${path}`)
   t.notOk(doc.paths['/'] ?? doc.paths['/client.js'], 'the page is hidden')
 })
 

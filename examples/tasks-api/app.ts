@@ -1,6 +1,7 @@
 /**
- * The Tasks API: the plugin, a user directory, per-user tasks, an admin route, the OpenAPI
- * document at /docs/json (UI at /docs) and the web page at /.
+ * The Tasks API: the plugin, a user directory, per-user tasks, an admin route, passkeys, the
+ * step-up-protected account actions, the OpenAPI document at /docs/json (UI at /docs) and the
+ * web page at /.
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import fastifySwagger from '@fastify/swagger'
@@ -8,10 +9,12 @@ import fastifySwaggerUi from '@fastify/swagger-ui'
 import { Cluster, Redis } from 'ioredis'
 import { Type } from '@sinclair/typebox'
 import refreshSessions, { optionalBodies } from '../../src/index.js'
+import { accountRoutes, stepUpGuards } from './account.js'
 import type { DemoConfig } from './config.js'
 import { errorBody, unauthorized } from './error-schemas.js'
 import { accessTokenKeys, dbscOptions } from './keys.js'
 import { pageRoutes } from './page.js'
+import { passkeyRoutes } from './passkeys.js'
 import { notFoundHandler, registrationRoute, strictValidator } from './registration.js'
 import { taskRoutes } from './tasks.js'
 import { SEEDED_USERS, Users } from './users.js'
@@ -85,7 +88,10 @@ export async function buildTasksApi (config: DemoConfig, serverOptions: FastifyS
     } as object
   }, async () => ({ users: users.all().map(({ id, username, roles, createdAt }) => ({ id, username, roles, createdAt })) }))
 
-  taskRoutes(app)
+  const forgetTasks = taskRoutes(app)
+  const guards = stepUpGuards(app, users, config)
+  passkeyRoutes(app, users, config, guards.recentAuth)
+  accountRoutes(app, users, guards, forgetTasks)
   pageRoutes(app, config)
   return { app, users }
 }

@@ -17,6 +17,12 @@ export interface DemoConfig {
   dbsc: boolean
   /** DBSC_BOUND_COOKIE_MAX_AGE: the bound cookie's lifetime (default the plugin's, 10m). */
   dbscBoundCookieMaxAge: string | null
+  /** WEBAUTHN_RP_ID: the passkeys' relying party id, a domain (IP addresses are not allowed). */
+  webauthnRpId: string
+  /** WEBAUTHN_ORIGIN: the page's origin passkeys are accepted from; null: http://localhost:<the port the demo listens on>. */
+  webauthnOrigin: string | null
+  /** STEP_UP_MAX_AGE: how recent a sign-in the sensitive actions need (5m). */
+  stepUpMaxAge: string
 }
 
 const ALGORITHMS = ['HS256', 'EdDSA', 'ES256', 'RS256'] as const
@@ -47,6 +53,9 @@ export function readConfig (env: NodeJS.ProcessEnv = process.env): DemoConfig {
     transport,
     cookieSecure: (env.COOKIE_SECURE ?? 'true') !== 'false',
     dbsc: env.DBSC !== 'off',
-    dbscBoundCookieMaxAge: env.DBSC_BOUND_COOKIE_MAX_AGE ?? null
+    dbscBoundCookieMaxAge: env.DBSC_BOUND_COOKIE_MAX_AGE ?? null,
+    webauthnRpId: env.WEBAUTHN_RP_ID ?? 'localhost',
+    webauthnOrigin: env.WEBAUTHN_ORIGIN ?? null,
+    stepUpMaxAge: env.STEP_UP_MAX_AGE ?? '5m'
   }
 }

@@ -18,6 +18,20 @@ export const unauthorized = (): TSchema => errorBody(401, ['AUTH_TOKEN_MISSING',
   'WWW-Authenticate': { type: 'string', description: '`Bearer` when no token was sent, `Bearer error="invalid_token"` when one was refused' }
 })
 
+/** 401 from authenticateSession then requireRecentAuth: a refused token, or a sign-in too old (or of another method) for this action. */
+export const stepUpRequired = (): TSchema => errorBody(401, ['AUTH_TOKEN_MISSING', 'AUTH_TOKEN_INVALID', 'AUTH_TOKEN_EXPIRED', 'AUTH_SESSION_REVOKED', 'AUTH_STEP_UP_REQUIRED'], {
+  'WWW-Authenticate': { type: 'string', description: 'A refused token: RFC 6750\'s challenge; a step-up: `Bearer error="insufficient_user_authentication"` with `max_age` (and `acr_values` when a method is required), as RFC 9470 says' }
+})
+
+/** The plugin's token response (POST /auth/login's), as startSession and reauthenticate return it. */
+export const TokenBody = Type.Object({
+  accessToken: Type.String(),
+  tokenType: Type.Union([Type.Literal('Bearer'), Type.Literal('DPoP')]),
+  expiresIn: Type.Integer(),
+  sessionId: Type.String(),
+  refreshToken: Type.Optional(Type.String())
+})
+
 /** What Fastify answers for a JSON body it cannot take (the app's default parsers and body limit). */
 export const bodyErrors = (): Record<number, TSchema> => ({
   400: errorBody(400, ['FST_ERR_VALIDATION', 'FST_ERR_CTP_INVALID_JSON_BODY', 'FST_ERR_CTP_EMPTY_JSON_BODY']),

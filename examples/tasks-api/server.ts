@@ -15,4 +15,6 @@ process.once('SIGTERM', close)
 await app.listen({ host: config.host, port: config.port })
 const address = app.server.address()
 const port = address !== null && typeof address === 'object' ? address.port : config.port
-app.log.info(`Tasks demo: open http://${config.host}:${port} (API documentation at /docs)`)
+// Passkeys need the page on a domain (the RP id), not an IP address: localhost, when it is local.
+const loopback = ['127.0.0.1', '::1', 'localhost'].includes(config.host)
+app.log.info(`Tasks demo: open http://${loopback ? 'localhost' : config.host}:${port} (API documentation at /docs)`)

@@ -10,7 +10,8 @@ const NewTask = Type.Object({ title: Type.String({ minLength: 1, maxLength: 200 
 const TaskParams = Type.Object({ id: Type.String({ maxLength: 64 }) })
 const MAX_TASKS_PER_USER = 500
 
-export function taskRoutes (app: FastifyInstance): void {
+/** Returns how to forget a user's tasks (their account is deleted). */
+export function taskRoutes (app: FastifyInstance): (userId: string) => void {
   const tasks = new Map<string, Task[]>()
   const listOf = (userId: string): Task[] => {
     let list = tasks.get(userId)
@@ -47,4 +48,5 @@ export function taskRoutes (app: FastifyInstance): void {
     list.splice(index, 1)
     return reply.code(204).send()
   })
+  return (userId) => { tasks.delete(userId) }
 }

@@ -35,10 +35,14 @@ export interface AuthenticatorOptions {
   userVerified?: boolean
   /** Signature counter step per assertion; 0 behaves as a synced passkey (always 0). Default 1. */
   counterStep?: number
+  /** The BE and BS flags: a passkey that is synced (backed up), as platform password managers make. Default false. */
+  backedUp?: boolean
 }
 
 const FLAG_UP = 0x01
 const FLAG_UV = 0x04
+const FLAG_BE = 0x08
+const FLAG_BS = 0x10
 const FLAG_AT = 0x40
 const COSE_ES256 = -7
 /** An all-zero AAGUID: what authenticators that do not say what they are send. */
@@ -49,11 +53,13 @@ export class SoftwareAuthenticator {
   readonly #attestation: 'none' | 'packed'
   readonly #userVerified: boolean
   readonly #counterStep: number
+  readonly #backedUp: boolean
 
   constructor (options: AuthenticatorOptions = {}) {
     this.#attestation = options.attestation ?? 'none'
     this.#userVerified = options.userVerified ?? true
     this.#counterStep = options.counterStep ?? 1
+    this.#backedUp = options.backedUp ?? false
   }
 
   /** navigator.credentials.create() on `origin`, for the RP's options. */
@@ -123,7 +129,7 @@ export class SoftwareAuthenticator {
   }
 
   #flags (): number {
-    return FLAG_UP | (this.#userVerified ? FLAG_UV : 0)
+    return FLAG_UP | (this.#userVerified ? FLAG_UV : 0) | (this.#backedUp ? FLAG_BE | FLAG_BS : 0)
   }
 }
 
