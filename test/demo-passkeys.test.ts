@@ -2,9 +2,11 @@
  * Passkeys in the demo, end to end over real HTTP with a software authenticator: a signed-in
  * user adds one, then signs in with it on another device through startSession (a session like a
  * password login's: refresh cookie, token response), its token saying how (amr hwk + user, or
- * swk + user for a synced passkey) and when (auth_time), carried through refreshes. Challenges are single-use, for one ceremony
- * and user, and dead after 60 s; another origin, another user's passkey and an unknown one are
- * refused.
+ * swk + user for a synced passkey) and when (auth_time), carried through refreshes. Challenges
+ * are single-use (also when one response is sent twice at once), for one ceremony and user, and
+ * dead after 60 s; another origin, another user's passkey, an unknown one and an authenticator
+ * that did not verify the user are refused. The page's copy of @simplewebauthn/browser is the
+ * package's own ES modules, served from node_modules.
  */
 import t from 'tap'
 import type { PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server'
@@ -74,6 +76,19 @@ t.test('add a passkey, sign in with it on another device', async (t) => {
   t.equal(sessions.sessions.length, 2, 'two sessions: the password one and the passkey one')
 })
 
+t.test('the page gets @simplewebauthn/browser from node_modules, as ES modules', async (t) => {
+  const server = await startDemo(t)
+  const index = await fetch(`${server.url}/vendor/simplewebauthn/browser/index.js`)
+  t.equal(index.status, 200)
+  t.equal(index.headers.get('content-type'), 'text/javascript; charset=utf-8')
+  const source = await index.text()
+  t.match(source, /export \* from '\.\/methods\/startRegistration\.js'/, 'the package\'s ESM entry point')
+  for (const [, path] of source.matchAll(/from '\.\/([^']+)'/g)) {
+    t.equal((await fetch(`${server.url}/vendor/simplewebauthn/browser/${path!}`)).status, 200, `and ${path!}, which it imports`)
+  }
+  t.equal((await fetch(`${server.url}/vendor/simplewebauthn/browser/package.json`)).status, 404, 'nothing else of the package')
+})
+
 t.test('a synced passkey (backed up) signs in as swk + user', async (t) => {
   const server = await startDemo(t)
   const laptop = new Device(server, new SoftwareAuthenticator({ backedUp: true, counterStep: 0 }))
@@ -138,6 +153,11 @@ t.test('what is refused: stale, foreign or misused challenges; other origins; un
   t.equal(unverified.status, 400, 'an authenticator that did not verify the user (no PIN, no biometrics)')
   t.equal(unverified.body.code, 'DEMO_PASSKEY_INVALID')
   t.equal(((await carol.call('GET', '/passkeys')).body as { passkeys: unknown[] }).passkeys.length, 1, 'carol still has her one passkey')
+
+  // One assertion sent twice at once: its challenge is taken once.
+  const raced = carol.authenticator.authenticate(await loginOptions(carol), carol.origin)
+  const both = await Promise.all([0, 1].map(async () => (await carol.call('POST', '/auth/passkey/login', raced, { bearer: false })).status))
+  t.same(both.sort(), [200, 400], 'the same assertion twice in parallel: one session, one 400')
 
   const anonymous = await stranger.call('POST', '/passkeys/registration-options', undefined, { bearer: false })
   t.equal(anonymous.status, 401, 'adding a passkey needs a session')
