@@ -4,8 +4,8 @@
  * verified). The page is on http://localhost:PORT: WebAuthn needs a secure context and a domain
  * for the RP id, and localhost is both. Through the page only: register, add a passkey, log out,
  * sign in with the passkey, change the password (a step-up with the password first: the clock of
- * the demo, in this process, is moved 5 minutes ahead), then delete the account (a step-up with
- * the passkey, since the user has one). Status codes are read from the server's request log.
+ * the demo, in this process, is moved 5 minutes ahead), cancel a step-up, then delete the account
+ * (a step-up with the passkey, since the user has one). Status codes are read from the server's request log.
  * Screenshots go to test-output/.
  */
 import t from 'tap'
@@ -119,6 +119,20 @@ t.test('passkeys and step-up on the demo page in Chromium', async (t) => {
     await otherPage.reload()
     await otherPage.locator('#login').waitFor({ state: 'visible' })
     t.ok(await otherPage.locator('#app').isHidden(), 'the other browser is signed out')
+  })
+
+  await t.test('cancel the step-up: nothing is deleted, the page says why', async (t) => {
+    const from = server.requests().length
+    page.once('dialog', (dialog) => { void dialog.accept() })
+    await page.click('#delete-account')
+    await page.locator('#step-up').waitFor({ state: 'visible' })
+    await page.click('#step-up-cancel')
+    await page.locator('#message', { hasText: 'A more recent or a different sign-in is required' }).waitFor()
+    t.ok(await page.locator('#step-up').isHidden(), 'the dialog is closed')
+    t.equal(await page.getAttribute('#message', 'class'), 'error')
+    t.same(seen(server, from), ['DELETE /account 401'], 'one refused request, not retried')
+    t.ok(server.users.byName('carol'), 'carol is still there')
+    t.ok(await page.locator('#app').isVisible(), 'and signed in')
   })
 
   await t.test('delete the account: a passkey is required, the dialog offers only that', async (t) => {
