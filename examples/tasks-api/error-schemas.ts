@@ -23,15 +23,6 @@ export const stepUpRequired = (): TSchema => errorBody(401, ['AUTH_TOKEN_MISSING
   'WWW-Authenticate': { type: 'string', description: 'A refused token: RFC 6750\'s challenge; a step-up: `Bearer error="insufficient_user_authentication"` with `max_age` (and `acr_values` when a method is required), as RFC 9470 says' }
 })
 
-/** The plugin's token response (POST /auth/login's), as startSession and reauthenticate return it. */
-export const TokenBody = Type.Object({
-  accessToken: Type.String(),
-  tokenType: Type.Union([Type.Literal('Bearer'), Type.Literal('DPoP')]),
-  expiresIn: Type.Integer(),
-  sessionId: Type.String(),
-  refreshToken: Type.Optional(Type.String())
-})
-
 /** What Fastify answers for a JSON body it cannot take (the app's default parsers and body limit). */
 export const bodyErrors = (): Record<number, TSchema> => ({
   400: errorBody(400, ['FST_ERR_VALIDATION', 'FST_ERR_CTP_INVALID_JSON_BODY', 'FST_ERR_CTP_EMPTY_JSON_BODY']),

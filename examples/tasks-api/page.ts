@@ -17,7 +17,7 @@ function clientModule (): string {
 }
 
 /** Where the page imports @simplewebauthn/browser from: `${WEBAUTHN_BROWSER}/index.js`. */
-export const WEBAUTHN_BROWSER = '/vendor/simplewebauthn/browser'
+const WEBAUTHN_BROWSER = '/vendor/simplewebauthn/browser'
 
 /** Every .js file of the package's ESM build (they import each other by relative paths), by URL path. */
 function webauthnBrowserModules (): Record<string, string> {

@@ -15,7 +15,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import { CHALLENGE_TTL_MS, Challenges, type Ceremony } from './challenges.js'
 import type { DemoConfig } from './config.js'
-import { bodyErrors, errorBody, stepUpRequired, TokenBody, unauthorized } from './error-schemas.js'
+import { bodyErrors, errorBody, stepUpRequired, unauthorized } from './error-schemas.js'
 import type { DemoUser, Passkey, Users } from './users.js'
 
 /** The amr values of a passkey sign-in or re-authentication, whichever kind the passkey is: what the passkey guard asks for. */
@@ -62,6 +62,15 @@ const AuthenticationResponse = Type.Object({
   clientExtensionResults: Type.Object({}, open),
   authenticatorAttachment: Attachment
 }, { additionalProperties: false })
+
+/** The plugin's token response (POST /auth/login's), as startSession returns it; reauthenticate's has no refreshToken. */
+const TokenBody = Type.Object({
+  accessToken: Type.String(),
+  tokenType: Type.Union([Type.Literal('Bearer'), Type.Literal('DPoP')]),
+  expiresIn: Type.Integer(),
+  sessionId: Type.String(),
+  refreshToken: Type.Optional(Type.String())
+})
 
 const PasskeyView = Type.Object({
   id: Type.String(),
