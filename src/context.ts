@@ -16,6 +16,7 @@ export interface PluginContext {
   options: ResolvedOptions
   sessions: SessionCore
   tokens: AccessTokens
+  /** The routes' hasher: its argon2 calls wait for the argon2Queue (throwing LoginBusyError when refused). */
   passwords: PasswordHasher
   limiter: LoginLimiter | null
   callbacks: AppCallbacks

@@ -36,6 +36,12 @@ export const DEFAULTS = Object.freeze({
   /** OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1. */
   argon2: Object.freeze({ memoryCost: 19456, timeCost: 2, parallelism: 1 }),
   /**
+   * argon2 calls of the login routes running at once: the cores less one, which stays free for
+   * the event loop (and at least 1); beyond them, up to `queuedPerSlot` per slot wait, and the
+   * next login is answered 503 AUTH_LOGIN_BUSY. Sized from bench P4/P5 (see README, Benchmarks).
+   */
+  argon2Queue: Object.freeze({ coresLeftFree: 1, queuedPerSlot: 64 }),
+  /**
    * Device Bound Session Credentials (browsers): off unless asked for. The bound cookie is short on
    * purpose (proof of possession every 10 min); a challenge lives long enough for a browser to
    * sign it in the background after login, and no longer.

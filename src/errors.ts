@@ -23,6 +23,8 @@ export const DpopRequiredError = createError('AUTH_DPOP_REQUIRED', 'The access t
 export const BindingRequiredError = createError('AUTH_BINDING_REQUIRED', 'A session bound to a device key is required', 401)
 export const CsrfRejectedError = createError('AUTH_CSRF_REJECTED', 'Cross-site request refused', 403)
 export const StoreUnavailableError = createError('AUTH_STORE_UNAVAILABLE', 'The session store is unavailable', 503)
+/** The argon2 queue is full (or the client left while its login waited): answered with `Retry-After: 1`; the attempt is not counted. */
+export const LoginBusyError = createError('AUTH_LOGIN_BUSY', 'Too many logins in progress, retry in a second', 503)
 export const TokenMissingError = createError('AUTH_TOKEN_MISSING', 'No access token was sent', 401)
 export const TokenInvalidError = createError('AUTH_TOKEN_INVALID', 'The access token is invalid', 401)
 export const TokenExpiredError = createError('AUTH_TOKEN_EXPIRED', 'The access token has expired', 401)

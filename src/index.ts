@@ -15,9 +15,10 @@ import { Dbsc } from './binding/dbsc/dbsc.js'
 import type { LoginLimiter } from './login-limiter/limiter.js'
 import { MemoryLoginLimiter } from './login-limiter/memory-limiter.js'
 import { RedisLoginLimiter } from './login-limiter/redis-limiter.js'
-import { OptionsError } from './errors.js'
+import { LoginBusyError, OptionsError } from './errors.js'
 import { resolveOptions, type RefreshSessionsOptions } from './options.js'
-import { createPasswordHasher } from './password.js'
+import { createPasswordHasher, gatedHasher } from './password.js'
+import { WorkGate } from './work-gate.js'
 import { authErrorHandler, authRoutes } from './http/routes/index.js'
 import { jwksRoute } from './http/routes/jwks.js'
 import { MemoryStore } from './session/memory-store.js'
@@ -60,6 +61,10 @@ async function refreshSessions (fastify: FastifyInstance, userOptions: RefreshSe
 
   const tokens = await registerAccessTokens(fastify, options.accessToken)
   const passwords = createPasswordHasher(options.argon2)
+  const argon2Queue = options.argon2Queue === false ? null : new WorkGate(options.argon2Queue, () => new LoginBusyError())
+  // The routes' argon2 calls queue for a bounded number of slots; the app's own hashPassword and
+  // verifyPassword calls (sign-up, its own forms) are its to pace and go straight through.
+  const routePasswords = argon2Queue === null ? passwords : gatedHasher(passwords, argon2Queue)
   const dpop = createDpop(options, redis, userOptions)
   const authenticate = createAuthenticate(tokens, options.accessToken.cookieName, dpop)
   const revocations = store.watchRevocations === undefined ? null : new RevocationCache(options.accessToken.ttlSeconds * 1000)
@@ -75,7 +80,7 @@ async function refreshSessions (fastify: FastifyInstance, userOptions: RefreshSe
   // request.user is NOT decorated here: @fastify/jwt decorates it unconditionally, so an app that
   // registers its own @fastify/jwt after this plugin would fail to start. authenticate assigns it.
   // Our own routes use `authenticate` through the context, whatever its public name.
-  const context: PluginContext = { options, sessions, tokens, passwords, limiter, callbacks: userOptions, authenticate, telemetry, dbsc: Dbsc.create(options, redis), dpop }
+  const context: PluginContext = { options, sessions, tokens, passwords: routePasswords, limiter, callbacks: userOptions, authenticate, telemetry, dbsc: Dbsc.create(options, redis), dpop }
   const names = options.decorators
   fastify.decorate(names.authenticate, authenticate)
   fastify.decorate(names.authenticateSession, createAuthenticateSession(authenticate, sessions, revocations))
@@ -91,7 +96,8 @@ async function refreshSessions (fastify: FastifyInstance, userOptions: RefreshSe
     hashPassword: (password) => passwords.hash(password),
     verifyPassword: (hash, password) => passwords.verify(hash, password),
     sessions,
-    store
+    store,
+    argon2Queue
   } satisfies RefreshSessionsApi)
 
   await fastify.register(authRoutes, { prefix: options.routePrefix, context })

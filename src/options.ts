@@ -5,6 +5,7 @@
  * Units after resolution: `...Ms` for the store and Redis, `...Seconds` for JWT and cookies.
  */
 import { hkdfSync } from 'node:crypto'
+import { availableParallelism } from 'node:os'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
@@ -119,7 +120,11 @@ const DataOptionsSchema = Type.Object({
     memoryCost: Type.Optional(Type.Integer({ minimum: 1024, maximum: Number.MAX_SAFE_INTEGER })),
     timeCost: Type.Optional(Count),
     parallelism: Type.Optional(Count)
-  }, { additionalProperties: false }))
+  }, { additionalProperties: false })),
+  argon2Queue: Type.Optional(Type.Union([Type.Literal(false), Type.Object({
+    concurrency: Type.Optional(Count),
+    maxQueued: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }))
+  }, { additionalProperties: false })], { description: 'false, or { concurrency?, maxQueued? }' }))
 })
 
 /** What findUser / loadUser return. */
@@ -226,6 +231,8 @@ export interface ResolvedOptions {
   allowedOrigins: string[]
   loginLimits: { perUserIp: LoginLimit, perIp: LoginLimit } | false
   argon2: { memoryCost: number, timeCost: number, parallelism: number }
+  /** The login routes' argon2 calls at once, and waiting; false: unbounded (libuv's pool alone). */
+  argon2Queue: { concurrency: number, maxQueued: number } | false
   dbsc: ResolvedDbscOptions
   /** The names the decorators are registered under. */
   decorators: { authenticate: string, authenticateSession: string, requireRoles: string, requireBinding: string, requireRecentAuth: string, refreshSessions: string }
@@ -371,11 +378,19 @@ export function resolveOptions (options: RefreshSessionsOptions): ResolvedOption
     allowedOrigins: (options.allowedOrigins ?? DEFAULTS.allowedOrigins).map((origin) => new URL(origin).origin),
     loginLimits,
     argon2: { ...DEFAULTS.argon2, ...options.argon2 },
+    argon2Queue: resolveArgon2Queue(options.argon2Queue),
     dbsc: resolveDbsc(options.dbsc, secret, hostPrefix, baseName),
     decorators,
     dpop: resolveDpop(options.dpop),
     requireBinding: { clients: [...options.requireBinding?.clients ?? []] }
   }
+}
+
+/** Sized from the cores unless given: see DEFAULTS.argon2Queue. */
+function resolveArgon2Queue (queue: RefreshSessionsOptions['argon2Queue']): ResolvedOptions['argon2Queue'] {
+  if (queue === false) return false
+  const concurrency = queue?.concurrency ?? Math.max(1, availableParallelism() - DEFAULTS.argon2Queue.coresLeftFree)
+  return { concurrency, maxQueued: queue?.maxQueued ?? concurrency * DEFAULTS.argon2Queue.queuedPerSlot }
 }
 
 const MIN_NONCE_SECRET_BYTES = 32

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import argon2 from 'argon2'
 import { DEFAULTS } from './defaults.js'
+import type { WorkGate } from './work-gate.js'
 
 export interface Argon2Params {
   /** KiB */
@@ -19,14 +20,18 @@ export const DEFAULT_ARGON2_PARAMS: Readonly<Argon2Params> = DEFAULTS.argon2
 /** Longest password accepted, in UTF-16 code units: argon2 hashes any length, an attacker would send megabytes. */
 export const MAX_PASSWORD_LENGTH = 1024
 
+/**
+ * `signal`: the request's. Only the gated hasher (the routes') reads it: a call still waiting for
+ * a slot when it aborts is refused. The gated hasher's calls throw LoginBusyError when refused.
+ */
 export interface PasswordHasher {
-  hash: (password: string) => Promise<string>
-  /** false for a wrong password, a malformed or unsupported hash, or a password that is too long; never throws. */
-  verify: (hash: string, password: string) => Promise<boolean>
+  hash: (password: string, signal?: AbortSignal) => Promise<string>
+  /** false for a wrong password, a malformed or unsupported hash, or a password that is too long; never throws (but for LoginBusyError, gated). */
+  verify: (hash: string, password: string, signal?: AbortSignal) => Promise<boolean>
   /** true when `hash` is argon2id made with weaker parameters than the configured ones, or is another argon2 variant. */
   needsRehash: (hash: string) => boolean
   /** As long as a verify against a real hash, and always false: for unknown users. */
-  verifyDummy: (password: string) => Promise<false>
+  verifyDummy: (password: string, signal?: AbortSignal) => Promise<false>
 }
 
 /** A PHC string: `$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`; hashes of argon2 1.0 have no `v=`. */
@@ -108,4 +113,14 @@ export function createPasswordHasher (params: Argon2Params = DEFAULT_ARGON2_PARA
   }
 
   return { hash, verify, needsRehash, verifyDummy }
+}
+
+/** `hasher` with every argon2 call behind `gate`: what the login routes use, so a login flood cannot take every core. */
+export function gatedHasher (hasher: PasswordHasher, gate: WorkGate): PasswordHasher {
+  return {
+    hash: async (password, signal) => await gate.run(async () => await hasher.hash(password), signal),
+    verify: async (hash, password, signal) => await gate.run(async () => await hasher.verify(hash, password), signal),
+    needsRehash: hasher.needsRehash,
+    verifyDummy: async (password, signal) => await gate.run(async () => await hasher.verifyDummy(password), signal)
+  }
 }

@@ -22,6 +22,7 @@ export const ATTR_SCOPE = 'refresh_sessions.scope'
 const ATTR_OPERATION = 'db.operation.name'
 const ATTR_ERROR = 'error.type'
 const STORE_UNAVAILABLE = 'AUTH_STORE_UNAVAILABLE'
+const LOGIN_BUSY = 'AUTH_LOGIN_BUSY'
 /** Semconv's value for an error of no known type: app errors' codes are not ours to export. */
 const OTHER_ERROR = '_OTHER'
 
@@ -31,13 +32,13 @@ const STORE_BUCKETS_MS = [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5
 const REVOCATION_BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000]
 
 const ROUTE_OUTCOMES = {
-  login: ['success', 'unknown-user', 'wrong-password', 'disabled', 'rate-limited', 'store-unavailable', 'error'],
+  login: ['success', 'unknown-user', 'wrong-password', 'disabled', 'rate-limited', 'busy', 'store-unavailable', 'error'],
   refresh: ['rotated', 'grace', 'stale', 'reused', 'invalid', 'unbound', 'expired', 'missing', 'missing-token', 'csrf-rejected', 'disabled', 'store-unavailable', 'error'],
   logout: ['revoked', 'invalid', 'missing', 'missing-token', 'csrf-rejected', 'store-unavailable', 'error'],
   'logout-all': ['revoked', 'csrf-rejected', 'store-unavailable', 'error'],
   'list-sessions': ['listed', 'store-unavailable', 'error'],
   'revoke-session': ['revoked', 'not-found', 'store-unavailable', 'error'],
-  reauthenticate: ['reauthenticated', 'unknown-user', 'wrong-password', 'disabled', 'rate-limited', 'session-gone', 'csrf-rejected', 'store-unavailable', 'error']
+  reauthenticate: ['reauthenticated', 'unknown-user', 'wrong-password', 'disabled', 'rate-limited', 'busy', 'session-gone', 'csrf-rejected', 'store-unavailable', 'error']
 } as const
 
 export type RouteOperation = keyof typeof ROUTE_OUTCOMES
@@ -154,7 +155,7 @@ export class RouteTelemetry<R extends RouteOperation> {
     const status = (error as { statusCode?: unknown } | null)?.statusCode
     span.setAttribute(ATTR_ERROR, type)
     if (typeof status === 'number' && status < 500) return
-    this.outcome(request, (type === STORE_UNAVAILABLE ? 'store-unavailable' : 'error') as RouteOutcome<R>)
+    this.outcome(request, (type === STORE_UNAVAILABLE ? 'store-unavailable' : type === LOGIN_BUSY ? 'busy' : 'error') as RouteOutcome<R>)
     span.setStatus({ code: SpanStatusCode.ERROR, message: type })
   }
 }

@@ -6,14 +6,17 @@
  *
  * The attempt is reserved (counted) before the password is verified and given back on success,
  * so parallel attempts cannot all pass the limit before any failure is counted. An attempt that
- * throws (findUser or the verify failing) stays counted: failing closed.
+ * throws (findUser or the verify failing) stays counted: failing closed. An attempt that finds
+ * the argon2 queue full (or whose client leaves while it waits) is no guess: 503 AUTH_LOGIN_BUSY
+ * with `Retry-After: 1`, the attempt given back, no onLoginFailed.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { runCallback } from '../app-callbacks.js'
 import type { PluginContext } from '../context.js'
-import { InvalidCredentialsError, TooManyAttemptsError } from '../errors.js'
+import { InvalidCredentialsError, LoginBusyError, TooManyAttemptsError } from '../errors.js'
 import type { LoginFailedEvent, LoginUserRecord } from '../options.js'
 import { verifyLoginPassword } from './verify-login-password.js'
+import { clientGone } from './client-gone.js'
 
 export interface PasswordAttempt {
   username: string
@@ -48,16 +51,25 @@ export async function checkPassword (
   }
 
   const user = await callbacks.findUser(username)
+  const signal = clientGone(reply)
   let reason: LoginFailedEvent['reason'] | null = null
   let legacy = false
-  if (user === null || user === undefined || typeof user.passwordHash !== 'string' || (userId !== undefined && String(user.id) !== userId)) {
-    await passwords.verifyDummy(password)
-    reason = 'unknown-user'
-  } else {
-    const check = await verifyLoginPassword(request, context, String(user.id), user.passwordHash, password)
-    legacy = check.legacy
-    if (!check.match) reason = 'wrong-password'
-    else if (user.disabled === true) reason = 'disabled'
+  try {
+    if (user === null || user === undefined || typeof user.passwordHash !== 'string' || (userId !== undefined && String(user.id) !== userId)) {
+      await passwords.verifyDummy(password, signal)
+      reason = 'unknown-user'
+    } else {
+      const check = await verifyLoginPassword(request, context, String(user.id), user.passwordHash, password, signal)
+      legacy = check.legacy
+      if (!check.match) reason = 'wrong-password'
+      else if (user.disabled === true) reason = 'disabled'
+    }
+  } catch (error) {
+    if (error instanceof LoginBusyError) {
+      await limiter?.release(username, ip)
+      reply.header('retry-after', '1')
+    }
+    throw error
   }
   if (reason !== null || user === null || user === undefined) {
     // Already counted by reserve.

@@ -38,6 +38,8 @@ export const PROOF_CODES = ['AUTH_DPOP_PROOF_INVALID', 'AUTH_DPOP_NONCE_REQUIRED
 export const PROOF_REFUSAL_HEADERS = ' A refused DPoP proof carries `WWW-Authenticate: DPoP error="invalid_dpop_proof", algs="..."` (or `error="use_dpop_nonce"`), and `DPoP-Nonce` with the dpop.nonce option.'
 
 export const STORE_UNAVAILABLE = (): TSchema => errorResponse(503, 'The session store is unavailable (retry later)', ['AUTH_STORE_UNAVAILABLE'])
+/** The routes that verify a password: their argon2 calls wait in a bounded queue (option argon2Queue). */
+export const STORE_UNAVAILABLE_OR_BUSY = (): TSchema => errorResponse(503, 'The session store is unavailable (retry later); or AUTH_LOGIN_BUSY: too many logins wait for a password check (the argon2Queue option), answered with `Retry-After: 1` and not counted as an attempt', ['AUTH_STORE_UNAVAILABLE', 'AUTH_LOGIN_BUSY'])
 export const INTERNAL_ERROR = (): TSchema => errorResponse(500, "An app callback failed (details in the server's log only)", ['AUTH_INTERNAL_ERROR'])
 /** What `authenticate` refuses an access token with. */
 export const ACCESS_TOKEN_REFUSED_CODES = ['AUTH_TOKEN_MISSING', 'AUTH_TOKEN_INVALID', 'AUTH_TOKEN_EXPIRED', 'AUTH_DPOP_PROOF_INVALID', 'AUTH_DPOP_NONCE_REQUIRED', 'AUTH_DPOP_REQUIRED'] as const

@@ -9,6 +9,9 @@
  * (salted SHA, bcrypt of a low cost) is not told apart from an unknown user by being faster; a
  * legacy verify slower than argon2 still is (the README says so). A hash in an unsupported format
  * also pays the dummy verify, as an unknown user does.
+ *
+ * `context.passwords` is the gated hasher: every argon2 call here waits for a slot of the
+ * argon2Queue and throws LoginBusyError when the queue is full or `signal` (clientGone) aborts first.
  */
 import type { FastifyRequest } from 'fastify'
 import type { PluginContext } from '../context.js'
@@ -21,14 +24,14 @@ export interface PasswordCheck {
   legacy: boolean
 }
 
-export async function verifyLoginPassword (request: FastifyRequest, context: Pick<PluginContext, 'passwords' | 'callbacks'>, userId: string, passwordHash: string, password: string): Promise<PasswordCheck> {
+export async function verifyLoginPassword (request: FastifyRequest, context: Pick<PluginContext, 'passwords' | 'callbacks'>, userId: string, passwordHash: string, password: string, signal?: AbortSignal): Promise<PasswordCheck> {
   const { passwords, callbacks } = context
-  if (isArgon2Hash(passwordHash)) return { match: await passwords.verify(passwordHash, password), legacy: false }
+  if (isArgon2Hash(passwordHash)) return { match: await passwords.verify(passwordHash, password, signal), legacy: false }
 
   const verifyLegacy = callbacks.verifyLegacyPassword
   if (verifyLegacy === undefined) {
     request.log.warn({ userId }, 'fastify-refresh-sessions: the stored password hash is in an unsupported format (not argon2), so the login is refused: set option verifyLegacyPassword to verify and upgrade such hashes')
-    await passwords.verifyDummy(password)
+    await passwords.verifyDummy(password, signal)
     return { match: false, legacy: true }
   }
 
@@ -42,6 +45,6 @@ export async function verifyLoginPassword (request: FastifyRequest, context: Pic
       return false
     }
   }
-  const [match] = await Promise.all([legacy(), passwords.verifyDummy(password)])
+  const [match] = await Promise.all([legacy(), passwords.verifyDummy(password, signal)])
   return { match, legacy: true }
 }

@@ -64,13 +64,19 @@ function deepest (error: ValueError | undefined): ValueError | undefined {
 }
 
 /**
- * Client errors keep their stable code; our 5xx keep theirs (503 AUTH_STORE_UNAVAILABLE);
+ * Client errors keep their stable code; our 5xx keep theirs (503 AUTH_STORE_UNAVAILABLE, 503
+ * AUTH_LOGIN_BUSY with Retry-After);
  * anything else (a throwing findUser, a bug) is logged and answered without its details.
  */
 export function authErrorHandler (this: FastifyInstance, error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const status = error.statusCode ?? 500
   if (status >= 400 && status < 500 && typeof error.code === 'string') {
     void reply.code(status).send(error)
+    return
+  }
+  if (status === 503 && error.code === 'AUTH_LOGIN_BUSY') {
+    // Load shed, not a fault (Retry-After is set where it is thrown): Fastify's response log line is enough.
+    void reply.code(503).send(error)
     return
   }
   if (status === 503 && error.code === 'AUTH_STORE_UNAVAILABLE') {

@@ -6,7 +6,9 @@
 import type { FastifyInstance } from 'fastify'
 import type { PluginContext } from '../../context.js'
 import { runCallback } from '../../app-callbacks.js'
-import { bodyErrors, describe, documented, errorResponse, header, INTERNAL_ERROR, LoginBody, PROOF_CODES, PROOF_REFUSAL_HEADERS, STORE_UNAVAILABLE, TokenResponse } from '../schemas.js'
+import { LoginBusyError } from '../../errors.js'
+import { bodyErrors, describe, documented, errorResponse, header, INTERNAL_ERROR, LoginBody, PROOF_CODES, PROOF_REFUSAL_HEADERS, STORE_UNAVAILABLE_OR_BUSY, TokenResponse } from '../schemas.js'
+import { clientGone } from '../client-gone.js'
 import { startSession } from '../start-session.js'
 import { checkPassword } from '../password-attempt.js'
 import { registrationOffer } from '../../binding/dbsc/schemas.js'
@@ -29,7 +31,7 @@ export function loginRoute (fastify: FastifyInstance, context: PluginContext): v
         401: errorResponse(401, 'Unknown user, wrong password or disabled user: one answer for all; or a refused DPoP proof, or none from a client that must bind its session.' + PROOF_REFUSAL_HEADERS, ['AUTH_INVALID_CREDENTIALS', ...PROOF_CODES]),
         429: errorResponse(429, 'Too many failed attempts for this username and ip, or this ip', ['AUTH_TOO_MANY_ATTEMPTS'], header.retryAfter()),
         500: INTERNAL_ERROR(),
-        503: STORE_UNAVAILABLE()
+        503: STORE_UNAVAILABLE_OR_BUSY()
       }
     }
   }, telemetry.handler(async function login (request, reply) {
@@ -39,10 +41,17 @@ export function loginRoute (fastify: FastifyInstance, context: PluginContext): v
     const { user, legacy } = await checkPassword(request, reply, context, telemetry, { username, password })
 
     const userId = String(user.id)
-    // A new hash costs a full argon2 run: only worth it when the app will store it.
+    // A new hash costs a full argon2 run: only worth it when the app will store it. With the
+    // argon2 queue full (or the client gone), the login goes on without it: the next one rehashes.
     if (callbacks.onPasswordRehash !== undefined && (legacy || passwords.needsRehash(user.passwordHash))) {
-      await runCallback(request, 'onPasswordRehash', callbacks.onPasswordRehash, { userId, passwordHash: await passwords.hash(password) })
+      const passwordHash = await passwords.hash(password, clientGone(reply)).catch(unlessBusy)
+      if (passwordHash !== null) await runCallback(request, 'onPasswordRehash', callbacks.onPasswordRehash, { userId, passwordHash })
     }
     return await startSession(request, reply, context, user, { amr: PASSWORD, clientId }, binding)
   }))
+}
+
+function unlessBusy (error: unknown): null {
+  if (error instanceof LoginBusyError) return null
+  throw error
 }

@@ -12,7 +12,7 @@ import type { PluginContext } from '../../context.js'
 import { authenticatedByCookie } from '../../access/authenticate.js'
 import { csrfGuard } from '../csrf.js'
 import { reauthenticate } from '../reauthenticate.js'
-import { AccessTokenResponse, ACCESS_TOKEN_REFUSED_CODES, bodyErrors, describe, documented, errorResponse, header, INTERNAL_ERROR, ReauthenticateBody, STORE_UNAVAILABLE } from '../schemas.js'
+import { AccessTokenResponse, ACCESS_TOKEN_REFUSED_CODES, bodyErrors, describe, documented, errorResponse, header, INTERNAL_ERROR, ReauthenticateBody, STORE_UNAVAILABLE_OR_BUSY } from '../schemas.js'
 import { checkPassword } from '../password-attempt.js'
 import { PASSWORD } from './login.js'
 
@@ -32,7 +32,7 @@ export function reauthenticateRoute (fastify: FastifyInstance, context: PluginCo
         403: errorResponse(403, 'An access token from the cookie, sent from another origin', ['AUTH_CSRF_REJECTED']),
         429: errorResponse(429, 'Too many failed attempts for this username and ip, or this ip (logins and re-authentications count together)', ['AUTH_TOO_MANY_ATTEMPTS'], header.retryAfter()),
         500: INTERNAL_ERROR(),
-        503: STORE_UNAVAILABLE()
+        503: STORE_UNAVAILABLE_OR_BUSY()
       }
     }
   }, telemetry.handler(async function reauthenticateWithPassword (request, reply) {

@@ -1,0 +1,160 @@
+/**
+ * POST /auth/login behind a full argon2 queue, over real HTTP: the logins beyond `concurrency` +
+ * `maxQueued` get exactly 503 AUTH_LOGIN_BUSY with `Retry-After: 1`, their limiter attempts are
+ * given back (counted with the limiter itself), no hook runs and no session is made; the logins
+ * that got a place still work; a client that leaves gives its place up. argon2.verify is held
+ * until the test lets it go, so which logins hold a place is counted, never timed.
+ */
+import t, { type Test } from 'tap'
+import argon2 from 'argon2'
+import { createServer } from 'node:http'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { FastifyInstance } from 'fastify'
+import { ALICE, buildApp, hashFor, type BuiltApp, type TestUser } from './helpers/build-app.js'
+
+const BUSY = { statusCode: 503, code: 'AUTH_LOGIN_BUSY', error: 'Service Unavailable', message: 'Too many logins in progress, retry in a second' }
+const QUEUE = { concurrency: 1, maxQueued: 2 }
+const LIMITS = { perUserIp: { max: 5, window: '1m' }, perIp: { max: 100, window: '1m' } }
+
+interface Answer { status: number, retryAfter: string | null, body: Record<string, unknown> }
+
+/** argon2.verify waits until `release`: a held verify keeps its slot of the queue. */
+function holdVerifies (t: Test): { held: () => number, release: () => void } {
+  const real = argon2.verify
+  const waiting: Array<() => void> = []
+  let holding = true
+  argon2.verify = (async (...args: Parameters<typeof real>) => {
+    if (holding) await new Promise<void>((resolve) => waiting.push(resolve))
+    return await real(...args)
+  }) as typeof real
+  t.teardown(() => { argon2.verify = real })
+  return { held: () => waiting.length, release: () => { holding = false; for (const go of waiting.splice(0)) go() } }
+}
+
+/** Polls a state of the server (not a duration): fails the test rather than hang. */
+async function until (what: string, check: () => boolean): Promise<void> {
+  for (let i = 0; i < 2000; i++) {
+    if (check()) return
+    await sleep(5)
+  }
+  throw new Error(`never reached: ${what}`)
+}
+
+async function serve (t: Test, build: Parameters<typeof buildApp>[1] = {}): Promise<BuiltApp & { login: (username: string, password: string, signal?: AbortSignal) => Promise<Answer> }> {
+  const built = await buildApp(t, { ...build, options: { argon2Queue: QUEUE, loginLimits: LIMITS, ...build.options } })
+  const base = await built.app.listen({ host: '127.0.0.1', port: 0 })
+  const login = async (username: string, password: string, signal?: AbortSignal): Promise<Answer> => {
+    const response = await fetch(`${base}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }), ...(signal !== undefined && { signal }) })
+    return { status: response.status, retryAfter: response.headers.get('retry-after'), body: await response.json() as Record<string, unknown> }
+  }
+  return { ...built, login }
+}
+
+const queueOf = (app: FastifyInstance): { running: number, queued: number } => {
+  const { running, queued } = app.refreshSessions.argon2Queue!
+  return { running, queued }
+}
+const statuses = (answers: Answer[]): number[] => answers.map((a) => a.status).sort()
+
+t.test('wrong passwords beyond the queue: exactly the extra ones get 503 AUTH_LOGIN_BUSY, Retry-After 1, and are not counted', async (t) => {
+  const verifies = holdVerifies(t)
+  const { app, events, login } = await serve(t)
+  let answered = 0
+  const flood = Array.from({ length: 5 }, async () => await login(ALICE.username, 'wrong-password-1').finally(() => { answered++ }))
+  await until('two answered, one verify running and two waiting', () => answered === 2 && verifies.held() === 1 && queueOf(app).queued === 2)
+  verifies.release()
+  const answers = await Promise.all(flood)
+
+  t.same(statuses(answers), [401, 401, 401, 503, 503], '1 running + 2 queued were checked; 2 were refused')
+  for (const busy of answers.filter((a) => a.status === 503)) {
+    t.same(busy.body, BUSY, '503 body')
+    t.equal(busy.retryAfter, '1', 'Retry-After: 1')
+  }
+  t.equal(answers.filter((a) => a.status === 401).every((a) => a.retryAfter === null), true, 'no Retry-After on a 401')
+  t.same((events.onLoginFailed ?? []).map((e) => (e as { reason: string }).reason), ['wrong-password', 'wrong-password', 'wrong-password'], 'onLoginFailed for the checked ones only')
+
+  // The limiter allows 5 failures per username+ip: 3 are counted, so exactly 2 more get a 401.
+  t.equal((await login(ALICE.username, 'wrong-password-2')).status, 401, 'fourth counted failure')
+  t.equal((await login(ALICE.username, 'wrong-password-3')).status, 401, 'fifth counted failure')
+  t.equal((await login(ALICE.username, 'wrong-password-4')).status, 429, 'then the limit: the two busy answers cost no attempt')
+  t.same(queueOf(app), { running: 0, queued: 0 })
+})
+
+t.test('logins that get a place still work; the refused ones make no session and run no hook', async (t) => {
+  const verifies = holdVerifies(t)
+  const { app, events, login } = await serve(t)
+  let answered = 0
+  const flood = Array.from({ length: 4 }, async () => await login(ALICE.username, ALICE.password).finally(() => { answered++ }))
+  await until('one answered, one verify running and two waiting', () => answered === 1 && verifies.held() === 1 && queueOf(app).queued === 2)
+  verifies.release()
+  const answers = await Promise.all(flood)
+
+  t.same(statuses(answers), [200, 200, 200, 503])
+  t.same(answers.find((a) => a.status === 503)?.body, BUSY)
+  t.equal(new Set(answers.filter((a) => a.status === 200).map((a) => a.body.sessionId)).size, 3, 'three sessions')
+  t.equal((await app.refreshSessions.listSessions(ALICE.id)).length, 3, 'and no fourth in the store')
+  t.equal(events.onLogin?.length, 3, 'onLogin for the three')
+  t.equal(events.onLoginFailed, undefined, 'no onLoginFailed for the busy one')
+  t.equal((await login(ALICE.username, ALICE.password)).status, 200, 'the queue empty, a login goes through')
+})
+
+t.test('an unknown user waits for the queue too (its dummy verify is argon2): 503 when it is full', async (t) => {
+  const verifies = holdVerifies(t)
+  const { app, events, login } = await serve(t, { options: { argon2Queue: { concurrency: 1, maxQueued: 0 } } })
+  const holder = login(ALICE.username, ALICE.password)
+  await until('one verify running', () => verifies.held() === 1)
+  const unknown = await login('nobody', 'any-password-1')
+  t.same({ status: unknown.status, retryAfter: unknown.retryAfter, body: unknown.body }, { status: 503, retryAfter: '1', body: BUSY }, 'not a 401: the check never ran')
+  verifies.release()
+  t.equal((await holder).status, 200)
+  t.equal(events.onLoginFailed, undefined, 'no failure recorded')
+  t.equal((await login('nobody', 'any-password-1')).status, 401, 'with room, the unknown user gets its 401')
+  t.same(queueOf(app), { running: 0, queued: 0 })
+})
+
+t.test('a client that leaves while its login waits gives up its place: it is never verified and not counted', async (t) => {
+  const verifies = holdVerifies(t)
+  const { app, events, login } = await serve(t, { options: { argon2Queue: { concurrency: 1, maxQueued: 1 } } })
+  const holder = login(ALICE.username, ALICE.password)
+  await until('one verify running', () => verifies.held() === 1)
+  const leaving = new AbortController()
+  const left = login(ALICE.username, 'wrong-password-1', leaving.signal).catch((error: unknown) => error)
+  await until('the second login waiting', () => queueOf(app).queued === 1)
+  leaving.abort()
+  t.match(await left, { name: 'AbortError' }, 'the client gave up')
+  await until('its place given up', () => queueOf(app).queued === 0)
+
+  const next = login(ALICE.username, ALICE.password)
+  await until('the next login waiting in the freed place', () => queueOf(app).queued === 1)
+  t.equal((await login(ALICE.username, ALICE.password)).status, 503, 'and the queue is full again')
+  verifies.release()
+  t.same([(await holder).status, (await next).status], [200, 200])
+  t.equal(events.onLoginFailed, undefined, 'the wrong password that left was never checked')
+  t.equal((await app.refreshSessions.listSessions(ALICE.id)).length, 2)
+  // 5 failures allowed: the one that left is not among them.
+  for (let i = 0; i < 5; i++) t.equal((await login(ALICE.username, `wrong-password-${i}`)).status, 401, `failure ${i + 1} of 5`)
+  t.equal((await login(ALICE.username, 'wrong-password-x')).status, 429)
+})
+
+t.test('a rehash with no place (its client left during the verify) is skipped: the login succeeds, the next one rehashes', async (t) => {
+  const verifies = holdVerifies(t)
+  const weak: TestUser = { id: 'u-weak', username: 'weak', password: 'weak-password-1', roles: ['user'], passwordHash: await hashFor('weak-password-1', { memoryCost: 512, timeCost: 1, parallelism: 1 }) }
+  // The server sees the client leave when the response closes unanswered: counted here, first.
+  let gone = 0
+  const { events, login } = await serve(t, {
+    users: [weak],
+    fastify: { serverFactory: (handler) => createServer((request, response) => { response.on('close', () => { if (!response.writableFinished) gone++ }); handler(request, response) }) }
+  })
+  const leaving = new AbortController()
+  const left = login(weak.username, weak.password, leaving.signal).catch((error: unknown) => error)
+  await until('the verify running', () => verifies.held() === 1)
+  leaving.abort()
+  t.match(await left, { name: 'AbortError' })
+  await until('the server saw the client leave', () => gone === 1)
+  verifies.release()
+  await until('the login finished', () => events.onLogin?.length === 1)
+  t.equal(events.onPasswordRehash, undefined, 'no rehash for a client that left')
+
+  t.equal((await login(weak.username, weak.password)).status, 200)
+  t.equal(events.onPasswordRehash?.length, 1, 'the next login rehashes')
+})
