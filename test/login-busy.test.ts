@@ -6,39 +6,16 @@
  * until the test lets it go, so which logins hold a place is counted, never timed.
  */
 import t, { type Test } from 'tap'
-import argon2 from 'argon2'
 import { createServer } from 'node:http'
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import { ALICE, buildApp, hashFor, type BuiltApp, type TestUser } from './helpers/build-app.js'
+import { holdVerifies, until } from './helpers/hold-argon2.js'
 
 const BUSY = { statusCode: 503, code: 'AUTH_LOGIN_BUSY', error: 'Service Unavailable', message: 'Too many logins in progress, retry in a second' }
 const QUEUE = { concurrency: 1, maxQueued: 2 }
 const LIMITS = { perUserIp: { max: 5, window: '1m' }, perIp: { max: 100, window: '1m' } }
 
 interface Answer { status: number, retryAfter: string | null, body: Record<string, unknown> }
-
-/** argon2.verify waits until `release`: a held verify keeps its slot of the queue. */
-function holdVerifies (t: Test): { held: () => number, release: () => void } {
-  const real = argon2.verify
-  const waiting: Array<() => void> = []
-  let holding = true
-  argon2.verify = (async (...args: Parameters<typeof real>) => {
-    if (holding) await new Promise<void>((resolve) => waiting.push(resolve))
-    return await real(...args)
-  }) as typeof real
-  t.teardown(() => { argon2.verify = real })
-  return { held: () => waiting.length, release: () => { holding = false; for (const go of waiting.splice(0)) go() } }
-}
-
-/** Polls a state of the server (not a duration): fails the test rather than hang. */
-async function until (what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 2000; i++) {
-    if (check()) return
-    await sleep(5)
-  }
-  throw new Error(`never reached: ${what}`)
-}
 
 async function serve (t: Test, build: Parameters<typeof buildApp>[1] = {}): Promise<BuiltApp & { login: (username: string, password: string, signal?: AbortSignal) => Promise<Answer> }> {
   const built = await buildApp(t, { ...build, options: { argon2Queue: QUEUE, loginLimits: LIMITS, ...build.options } })

@@ -13,6 +13,7 @@ import { context, metrics, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type C
 import { AggregationTemporality, DataPointType, MeterProvider, MetricReader, type MetricData } from '@opentelemetry/sdk-metrics'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import type { FastifyInstance } from 'fastify'
+import { holdVerifies, until } from './helpers/hold-argon2.js'
 import { ALICE, BOB, buildApp, login, type TestUser } from './helpers/build-app.js'
 import { redisForTest } from '../support/redis-harness.js'
 import { connectRedis, uniquePrefix } from './helpers/redis-clients.js'
@@ -351,6 +352,24 @@ t.test('store down: 503s counted per operation, with their latency; route spans 
   const [store] = routeSpans('refresh-sessions.store.rotate')
   t.equal(store?.status.code, SpanStatusCode.ERROR)
   t.equal(store?.attributes['error.type'], 'AUTH_STORE_UNAVAILABLE')
+})
+
+t.test("argon2 queue full: the refused login is counted 'busy', its span an error", async (t) => {
+  const verifies = holdVerifies(t)
+  const { app } = await buildApp(t, { options: { argon2Queue: { concurrency: 1, maxQueued: 0 } } })
+  spans.reset()
+  const added = await delta(async () => {
+    const holder = post(app, '/auth/login', { payload: { username: ALICE.username, password: ALICE.password } })
+    await until('one verify running', () => verifies.held() === 1)
+    t.equal((await post(app, '/auth/login', { payload: { username: BOB.username, password: BOB.password } })).statusCode, 503)
+    verifies.release()
+    t.equal((await holder).statusCode, 200)
+  })
+  t.equal(added[logins('busy')], 1, 'busy: 1')
+  t.equal(added[logins('success')], 1, 'success: 1')
+  const busy = routeSpans('refresh-sessions.login').find((span) => span.attributes['refresh_sessions.outcome'] === 'busy')
+  t.equal(busy?.status.code, SpanStatusCode.ERROR)
+  t.equal(busy?.attributes['error.type'], 'AUTH_LOGIN_BUSY')
 })
 
 t.test('instruments: names, units, scope', async (t) => {
