@@ -62,6 +62,14 @@ export const env = {
   /** How many distinct tokens / sessions to mint at start (default 1000). */
   tokens (): number {
     return Number(process.env.BENCH_TOKENS ?? 1000)
+  },
+  /** The login scenarios' argon2Queue: BENCH_ARGON2_QUEUE=off, or `concurrency,maxQueued`; unset: the plugin's default. */
+  argon2Queue (): false | { concurrency: number, maxQueued: number } | undefined {
+    const value = process.env.BENCH_ARGON2_QUEUE
+    if (value === undefined || value === '') return undefined
+    if (value === 'off') return false
+    const [concurrency, maxQueued] = value.split(',').map(Number)
+    return { concurrency: concurrency!, maxQueued: maxQueued! }
   }
 }
 

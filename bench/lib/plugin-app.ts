@@ -16,6 +16,8 @@ export interface PluginAppOptions {
   /** Parameters of the users' stored hashes (default: the plugin's). */
   userHashes?: { memoryCost: number, timeCost: number, parallelism: number }
   accessToken?: RefreshSessionsOptions['accessToken']
+  /** The plugin's argon2Queue option (undefined: its default). */
+  argon2Queue?: RefreshSessionsOptions['argon2Queue']
   /** Instead of users `user-N` with `userHashes`. */
   findUser?: RefreshSessionsOptions['findUser']
 }
@@ -30,6 +32,7 @@ export async function pluginApp (options: PluginAppOptions, guard: 'authenticate
     // counters of requests cut off when it stopped) never reaches the next one.
     ...(redis !== null && { redis, prefix: `bench${process.pid}:` }),
     ...(options.argon2 !== undefined && { argon2: options.argon2 }),
+    ...(options.argon2Queue !== undefined && { argon2Queue: options.argon2Queue }),
     findUser: options.findUser ?? usersWithHash(/^user-\d+$/, await hashPassword(options.userHashes ?? options.argon2 ?? DEFAULT_ARGON2))
   })
   if (guard !== null) app.get('/me', { preHandler: app[guard] }, async (request) => ({ id: request.user.id }))
