@@ -17,14 +17,14 @@ const LIMITS = { perUserIp: { max: 5, window: '1m' }, perIp: { max: 100, window:
 
 interface Answer { status: number, retryAfter: string | null, body: Record<string, unknown> }
 
-async function serve (t: Test, build: Parameters<typeof buildApp>[1] = {}): Promise<BuiltApp & { login: (username: string, password: string, signal?: AbortSignal) => Promise<Answer> }> {
+async function serve (t: Test, build: Parameters<typeof buildApp>[1] = {}): Promise<BuiltApp & { base: string, login: (username: string, password: string, signal?: AbortSignal) => Promise<Answer> }> {
   const built = await buildApp(t, { ...build, options: { argon2Queue: QUEUE, loginLimits: LIMITS, ...build.options } })
   const base = await built.app.listen({ host: '127.0.0.1', port: 0 })
   const login = async (username: string, password: string, signal?: AbortSignal): Promise<Answer> => {
     const response = await fetch(`${base}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }), ...(signal !== undefined && { signal }) })
     return { status: response.status, retryAfter: response.headers.get('retry-after'), body: await response.json() as Record<string, unknown> }
   }
-  return { ...built, login }
+  return { ...built, base, login }
 }
 
 const queueOf = (app: FastifyInstance): { running: number, queued: number } => {
@@ -86,6 +86,24 @@ t.test('an unknown user waits for the queue too (its dummy verify is argon2): 50
   t.equal((await holder).status, 200)
   t.equal(events.onLoginFailed, undefined, 'no failure recorded')
   t.equal((await login('nobody', 'any-password-1')).status, 401, 'with room, the unknown user gets its 401')
+  t.same(queueOf(app), { running: 0, queued: 0 })
+})
+
+t.test('re-authentication checks its password in the same queue: 503 AUTH_LOGIN_BUSY when it is full, not counted', async (t) => {
+  const { app, events, base, login } = await serve(t, { options: { argon2Queue: { concurrency: 1, maxQueued: 0 } } })
+  const { body } = await login(ALICE.username, ALICE.password)
+  const reauthenticate = async (password: string): Promise<Answer> => {
+    const response = await fetch(`${base}/auth/reauthenticate`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${String(body.accessToken)}` }, body: JSON.stringify({ username: ALICE.username, password }) })
+    return { status: response.status, retryAfter: response.headers.get('retry-after'), body: await response.json() as Record<string, unknown> }
+  }
+  const verifies = holdVerifies(t)
+  const holder = login(ALICE.username, ALICE.password)
+  await until('one verify running', () => verifies.held() === 1)
+  t.same(await reauthenticate('wrong-password-1'), { status: 503, retryAfter: '1', body: BUSY })
+  verifies.release()
+  t.equal((await holder).status, 200)
+  t.equal(events.onLoginFailed, undefined, 'the busy one was not a failure')
+  t.equal((await reauthenticate(ALICE.password)).status, 200, 'with room, it goes through')
   t.same(queueOf(app), { running: 0, queued: 0 })
 })
 

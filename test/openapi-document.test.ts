@@ -155,6 +155,7 @@ t.test('the demo document: valid, truthful, typed, and a typed client drives the
     t.same(codes('/auth/reauthenticate', 429), ['AUTH_TOO_MANY_ATTEMPTS'])
     t.same(codes('/auth/reauthenticate', 403), ['AUTH_CSRF_REJECTED'])
     t.same(codes('/auth/login', 503), ['AUTH_STORE_UNAVAILABLE', 'AUTH_LOGIN_BUSY'], 'login: a full argon2 queue is a 503 of its own code')
+    t.same(codes('/auth/reauthenticate', 503), ['AUTH_STORE_UNAVAILABLE', 'AUTH_LOGIN_BUSY'], 're-authentication too')
     t.same(codes('/auth/dbsc/register', 400), ['AUTH_DBSC_PROOF_MISSING', 'AUTH_DBSC_PROOF_INVALID', 'FST_ERR_CTP_INVALID_JSON_BODY'])
     t.same(codes('/auth/dbsc/register', 403), ['AUTH_DBSC_CHALLENGE_INVALID'])
     t.same(codes('/auth/dbsc/register', 409), ['AUTH_DBSC_ALREADY_BOUND'])
