@@ -8,6 +8,7 @@ import type { RefreshSessionsOptions, ResolvedOptions } from './options.js'
 import type { PasswordHasher } from './password.js'
 import type { SessionCore } from './session/session-core.js'
 import type { Telemetry } from './telemetry.js'
+import type { WorkGate } from './work-gate.js'
 
 /** The app's own functions from the options: findUser, loadUser and the on... event callbacks. */
 export type AppCallbacks = Pick<RefreshSessionsOptions, 'findUser' | 'loadUser' | 'verifyLegacyPassword' | 'onLogin' | 'onLoginFailed' | 'onRefresh' | 'onLogout' | 'onReuseDetected' | 'onPasswordRehash' | 'onSessionBound' | 'onProofRefused'>
@@ -18,6 +19,8 @@ export interface PluginContext {
   tokens: AccessTokens
   /** The routes' hasher: its argon2 calls wait for the argon2Queue (throwing LoginBusyError when refused). */
   passwords: PasswordHasher
+  /** That queue; null with `argon2Queue: false`. */
+  argon2Queue: WorkGate | null
   limiter: LoginLimiter | null
   callbacks: AppCallbacks
   authenticate: preHandlerAsyncHookHandler

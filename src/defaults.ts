@@ -36,9 +36,11 @@ export const DEFAULTS = Object.freeze({
   /** OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1. */
   argon2: Object.freeze({ memoryCost: 19456, timeCost: 2, parallelism: 1 }),
   /**
-   * argon2 calls of the login routes running at once: the cores less one, which stays free for
-   * the event loop (and at least 1); beyond them, up to `queuedPerSlot` per slot wait, and the
-   * next login is answered 503 AUTH_LOGIN_BUSY. Sized from bench P4/P5 (see README, Benchmarks).
+   * argon2 calls of the login routes running at once: the cores less one, which stays the event
+   * loop's (at least 1). Bench P5 on 2 cores: /me p99 under a login flood 1.0x its idle p99 with
+   * 1 at once, 2x to 4x with 2, 3x to 12x unbounded; the price, 0.7x the logins/s. Beyond them
+   * `queuedPerSlot` per slot wait (the bench's flood of 50 fits with 1 slot; ~2 s of verifies at
+   * OWASP's parameters), and the next login is answered 503 AUTH_LOGIN_BUSY with Retry-After: 1.
    */
   argon2Queue: Object.freeze({ coresLeftFree: 1, queuedPerSlot: 64 }),
   /**

@@ -80,7 +80,7 @@ async function refreshSessions (fastify: FastifyInstance, userOptions: RefreshSe
   // request.user is NOT decorated here: @fastify/jwt decorates it unconditionally, so an app that
   // registers its own @fastify/jwt after this plugin would fail to start. authenticate assigns it.
   // Our own routes use `authenticate` through the context, whatever its public name.
-  const context: PluginContext = { options, sessions, tokens, passwords: routePasswords, limiter, callbacks: userOptions, authenticate, telemetry, dbsc: Dbsc.create(options, redis), dpop }
+  const context: PluginContext = { options, sessions, tokens, passwords: routePasswords, argon2Queue, limiter, callbacks: userOptions, authenticate, telemetry, dbsc: Dbsc.create(options, redis), dpop }
   const names = options.decorators
   fastify.decorate(names.authenticate, authenticate)
   fastify.decorate(names.authenticateSession, createAuthenticateSession(authenticate, sessions, revocations))

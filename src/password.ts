@@ -21,8 +21,9 @@ export const DEFAULT_ARGON2_PARAMS: Readonly<Argon2Params> = DEFAULTS.argon2
 export const MAX_PASSWORD_LENGTH = 1024
 
 /**
- * `signal`: the request's. Only the gated hasher (the routes') reads it: a call still waiting for
- * a slot when it aborts is refused. The gated hasher's calls throw LoginBusyError when refused.
+ * `signal`: aborts when the client leaves (clientGone). Only the gated hasher (the routes') reads
+ * it: a call still waiting for a slot when it aborts is refused. The gated hasher's calls throw
+ * LoginBusyError when refused.
  */
 export interface PasswordHasher {
   hash: (password: string, signal?: AbortSignal) => Promise<string>

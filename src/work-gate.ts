@@ -38,6 +38,8 @@ export class WorkGate {
 
   get running (): number { return this.#running }
   get queued (): number { return this.#queue.size }
+  /** `run` would refuse now: every slot taken and the queue full. */
+  get full (): boolean { return this.#running >= this.#concurrency && this.#queue.size >= this.#maxQueued }
 
   /** Runs `work` when a slot is free; rejects with `refuse()` when the queue is full or `signal` aborts first. */
   async run<T> (work: () => Promise<T>, signal?: AbortSignal): Promise<T> {

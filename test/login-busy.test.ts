@@ -33,7 +33,7 @@ const queueOf = (app: FastifyInstance): { running: number, queued: number } => {
 }
 const statuses = (answers: Answer[]): number[] => answers.map((a) => a.status).sort()
 
-t.test('wrong passwords beyond the queue: exactly the extra ones get 503 AUTH_LOGIN_BUSY, Retry-After 1, and are not counted', async (t) => {
+t.test('wrong passwords beyond the queue: exactly the extra ones get 503 AUTH_LOGIN_BUSY, Retry-After 1, before the limiter counts them', async (t) => {
   const verifies = holdVerifies(t)
   const { app, events, login } = await serve(t)
   let answered = 0
@@ -54,6 +54,40 @@ t.test('wrong passwords beyond the queue: exactly the extra ones get 503 AUTH_LO
   t.equal((await login(ALICE.username, 'wrong-password-2')).status, 401, 'fourth counted failure')
   t.equal((await login(ALICE.username, 'wrong-password-3')).status, 401, 'fifth counted failure')
   t.equal((await login(ALICE.username, 'wrong-password-4')).status, 429, 'then the limit: the two busy answers cost no attempt')
+  t.same(queueOf(app), { running: 0, queued: 0 })
+})
+
+t.test('a login that passed the limiter and then finds the queue full is refused too, and its reserved attempt is given back', async (t) => {
+  const verifies = holdVerifies(t)
+  const alice = { id: ALICE.id, passwordHash: await hashFor(ALICE.password), roles: ALICE.roles }
+  let holdFind = true
+  let found: () => void = () => {}
+  const { app, events, login } = await serve(t, {
+    options: {
+      argon2Queue: { concurrency: 1, maxQueued: 0 },
+      findUser: async () => {
+        if (holdFind) {
+          holdFind = false
+          await new Promise<void>((resolve) => { found = resolve })
+        }
+        return alice
+      }
+    }
+  })
+  // A is admitted by the limiter (its attempt reserved) and waits in findUser, the queue still empty.
+  const a = login(ALICE.username, 'wrong-password-1')
+  await until('A in findUser', () => !holdFind)
+  // B takes the only slot.
+  const b = login(ALICE.username, ALICE.password)
+  await until('B verifying', () => verifies.held() === 1)
+  found()
+  t.same(await a, { status: 503, retryAfter: '1', body: BUSY }, 'A: no place left when it got its user')
+  verifies.release()
+  t.equal((await b).status, 200)
+  t.equal(events.onLoginFailed, undefined)
+  // 5 failures per username+ip: A's reserved attempt was given back, so all 5 remain.
+  for (let i = 0; i < 5; i++) t.equal((await login(ALICE.username, `wrong-password-${i}`)).status, 401, `failure ${i + 1} of 5`)
+  t.equal((await login(ALICE.username, 'wrong-password-x')).status, 429)
   t.same(queueOf(app), { running: 0, queued: 0 })
 })
 

@@ -62,6 +62,7 @@ t.test('the queue holds exactly maxQueued waiters: the next one is refused at on
   await tick()
   t.same({ running: gate.running, queued: gate.queued }, { running: 2, queued: 5 })
 
+  t.equal(gate.full, true, 'full: the next one would be refused')
   await t.rejects(submit(7), BUSY, 'the 6th waiter is refused')
   t.notOk(started.includes(7), 'its work never ran')
   t.same({ running: gate.running, queued: gate.queued }, { running: 2, queued: 5 }, 'nothing changed')
@@ -69,6 +70,7 @@ t.test('the queue holds exactly maxQueued waiters: the next one is refused at on
   finish(0)
   await tick()
   t.equal(gate.queued, 4, 'a finished job frees one place in the queue')
+  t.equal(gate.full, false)
   const eighth = submit(8)
   await t.rejects(submit(9), BUSY, 'and only one')
 

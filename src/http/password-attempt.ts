@@ -40,6 +40,8 @@ export async function checkPassword (
     telemetry.outcome(request, reason)
   }
 
+  // A flood beyond the queue is refused before it costs a limiter round trip and a findUser.
+  if (context.argon2Queue?.full === true) busy(reply)
   if (limiter !== null) {
     const waitMs = await limiter.reserve(username, ip)
     if (waitMs > 0) {
@@ -67,7 +69,7 @@ export async function checkPassword (
   } catch (error) {
     if (error instanceof LoginBusyError) {
       await limiter?.release(username, ip)
-      reply.header('retry-after', '1')
+      busy(reply)
     }
     throw error
   }
@@ -78,4 +80,9 @@ export async function checkPassword (
   }
   await limiter?.release(username, ip)
   return { user, legacy }
+}
+
+function busy (reply: FastifyReply): never {
+  reply.header('retry-after', '1')
+  throw new LoginBusyError()
 }
