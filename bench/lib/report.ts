@@ -2,7 +2,7 @@
 import type { BenchConfig } from '../run.js'
 import { USER_AGENT, type MemoryPerSession } from '../redis-memory.js'
 import type { Environment } from './environment.js'
-import { CONNECTIONS } from '../../support/load.js'
+import { CONNECTIONS, type LoadResult } from '../../support/load.js'
 import { OURS, type ProfileSummary } from './profile.js'
 import type { Measurement, Scenario, ScenarioId } from './scenarios.js'
 import { formatNumber, formatSpread, spread, type Spread } from '../../support/stats.js'
@@ -42,7 +42,7 @@ const ms = (v: number): string => formatNumber(v, v < 10 ? 1 : 0)
 const times = (s: Spread): string => formatSpread(s, 2, '×')
 
 /** Logins answered 2xx per second: a 503 AUTH_LOGIN_BUSY is not a login. */
-const loginsPerSecond = (m: Measurement): number => (m.total - m.non2xx) / m.seconds
+const loginsPerSecond = (m: LoadResult): number => (m.total - m.non2xx) / m.seconds
 /** Responses of the measured run (P5: /me and logins). */
 const served = (m: Measurement): number => Math.max(1, m.total + (m.login?.total ?? 0))
 /** µs of server-process CPU (all threads) per response. */
@@ -160,6 +160,8 @@ export function renderReport (report: Report, options: { targetsOnly?: boolean }
     ['P4 / raw argon2', 'P4', 'P4-raw', 'our login against argon2 verify alone (target ≥ 0.9)'],
     ['P4 / P4-open logins/s', 'P4', 'P4-open', 'logins (2xx) with the default argon2Queue against none (target ≥ 0.9)', loginsPerSecond],
     ['P5 / P1 p99', 'P5', 'P1', '/me tail latency under a login flood against idle (target ≤ 2)', (m) => m.p99],
+    ['P5-open / P1 p99', 'P5-open', 'P1', 'the same without the argon2 queue', (m) => m.p99],
+    ['P5 / P5-open logins/s', 'P5', 'P5-open', 'logins (2xx) beside the /me load, with the queue against without', (m) => m.login === undefined ? Number.NaN : loginsPerSecond(m.login)],
     ['P6 / P1 req/s', 'P6', 'P1', 'EdDSA against HS256'],
     ['P1 / B0 req/s', 'P1', 'B0', 'share of the bare-route ceiling'],
     ['P5 / P1 req/s', 'P5', 'P1', '/me throughput kept while logins load the process'],
@@ -442,7 +444,7 @@ function renderNotes (line: (text?: string) => void): void {
   line('- **B2** is @fastify/session with connect-redis on ioredis, `saveUninitialized: false`, `rolling: false`: reading the session is one Redis GET per request. 1 000 session cookies are created at start.')
   line('- **P2** is P1 with `authenticateSession` on the Redis store: the token check plus the session-liveness check (a Redis EXISTS, unless the revocation feed answers; the round-trips column shows what happened). Its tokens are minted right after the app is ready.')
   line('- **P3** walks one real rotation chain per connection: a connection takes a fresh refresh token (from 1 000 minted at start) on its first request, then always sends the refresh cookie of the last response (autocannon `setupRequest` / `onResponse` with the per-connection request context). A response without a new cookie ends the chain and counts as broken. **P3-floor** answers the same request with one EVALSHA of `return ARGV[1]`, one fast-jwt HS256 sign and one Set-Cookie, and is walked in the same way.')
-  line('- **P4** logs in users whose stored hashes have the default argon2id parameters (m=19456, t=2, p=1), with the Redis store and login limiter. **P4-open** is P4 with `argon2Queue: false` (no bound on concurrent verifies, as before the queue), the baseline of the logins/s of P4. **P4-raw** is `argon2.verify` of such a hash in a process of its own with 50 verifies in flight, on the same default libuv pool of 4 threads.')
+  line('- **P4** logs in users whose stored hashes have the default argon2id parameters (m=19456, t=2, p=1), with the Redis store and login limiter. **P4-open** and **P5-open** are P4 and P5 with `argon2Queue: false` (no bound on concurrent verifies, as before the queue), their baselines in the same round. **P4-raw** is `argon2.verify` of such a hash in a process of its own with 50 verifies in flight, on the same default libuv pool of 4 threads.')
   line('- **P5** is one process serving P1\'s `/me` (1 000 tokens, 50 connections) while a second autocannon sends P4-style logins (50 connections). The /me tokens are minted at start by users with cheap hashes; the login load uses other users whose stored hashes have the default parameters, so every login costs what a P4 login does.')
   line()
 }

@@ -8,7 +8,7 @@ import { CONNECTIONS, drain, runThroughput, TokenPool, type LoadResult, type Loa
 import { PASSWORD } from './fixtures.js'
 import { startScenario, type ScenarioProcess } from './spawn.js'
 
-export type ScenarioId = 'B0' | 'B1' | 'B2' | 'P1' | 'P2' | 'P3' | 'P3-floor' | 'P4' | 'P4-open' | 'P4-raw' | 'P5' | 'P6'
+export type ScenarioId = 'B0' | 'B1' | 'B2' | 'P1' | 'P2' | 'P3' | 'P3-floor' | 'P4' | 'P4-open' | 'P4-raw' | 'P5' | 'P5-open' | 'P6'
 
 interface Handed { tokens?: string[], cookies?: string[], refreshTokens?: string[], loginUsers?: string, users?: number }
 
@@ -39,7 +39,8 @@ export const SCENARIOS: readonly Scenario[] = [
   { id: 'P4-raw', file: 'p4-raw-argon2.ts', title: 'raw argon2id verify, m=19456 t=2 p=1, 50 in flight', redis: false, kind: 'raw' },
   { id: 'P4', file: 'p4-login.ts', title: 'our POST /auth/login, default argon2id', redis: true, kind: 'http', load: login },
   { id: 'P4-open', file: 'p4-login-open.ts', title: 'P4 with argon2Queue: false (no bound on concurrent verifies)', redis: true, kind: 'http', load: login },
-  { id: 'P5', file: 'p5-login-load.ts', title: 'our `authenticate` /me while logins load the same process', redis: true, kind: 'mixed' }
+  { id: 'P5', file: 'p5-login-load.ts', title: 'our `authenticate` /me while logins load the same process', redis: true, kind: 'mixed' },
+  { id: 'P5-open', file: 'p5-login-load-open.ts', title: 'P5 with argon2Queue: false (no bound on concurrent verifies)', redis: true, kind: 'mixed' }
 ]
 
 const scenarioFile = (scenario: Scenario): string => fileURLToPath(new URL(`../scenarios/${scenario.file}`, import.meta.url))
