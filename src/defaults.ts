@@ -37,7 +37,7 @@ export const DEFAULTS = Object.freeze({
   argon2: Object.freeze({ memoryCost: 19456, timeCost: 2, parallelism: 1 }),
   /**
    * argon2 calls of the login routes running at once: the cores less one, which stays the event
-   * loop's (at least 1). Bench P5 on 2 cores: /me p99 under a login flood 1.0x-1.2x its idle p99
+   * loop's (at least 1). Bench P5 on 2 cores: /me p99 under a login flood 1.0x-2.7x its idle p99
    * with 1 at once, 2x-4x with 2, 3x-7x unbounded; the price, 0.6x-0.9x the logins/s. Beyond them
    * `queuedPerSlot` per slot wait (the bench's flood of 50 fits with 1 slot; ~2 s of verifies at
    * OWASP's parameters), and the next login is answered 503 AUTH_LOGIN_BUSY with Retry-After: 1.
