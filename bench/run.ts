@@ -14,9 +14,10 @@ import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
 import { startRedis } from '../support/redis-harness.js'
 import { environment } from './lib/environment.js'
+import { ensurePeers } from './lib/peers.js'
 import { mainThreadProfile, summarizeProfile } from './lib/profile.js'
 import { renderReport, type ProfiledScenario, type Report } from './lib/report.js'
-import { measure, SCENARIOS, type Measurement, type ScenarioId } from './lib/scenarios.js'
+import { DEFAULT_TOKENS, measure, SCENARIOS, type Measurement, type ScenarioId } from './lib/scenarios.js'
 import { REPO_ROOT } from './lib/spawn.js'
 import { formatNumber } from '../support/stats.js'
 import { measureMemoryPerSession, type MemoryPerSession } from './redis-memory.js'
@@ -66,7 +67,7 @@ function parseConfig (argv: string[]): BenchConfig {
     only,
     profile: values['no-profile'] !== true,
     memorySessions: number(values.sessions, quick ? 20_000 : 100_000),
-    tokens: 1000,
+    tokens: DEFAULT_TOKENS,
     out: values.out ?? `${REPO_ROOT}bench/RESULTS.md`,
     command: ['npm run bench', ...(argv.length > 0 ? ['--', ...argv] : [])].join(' ')
   }
@@ -84,7 +85,17 @@ function describe (m: Measurement): string {
 
 async function runBench (config: BenchConfig): Promise<Report> {
   const started = Date.now()
-  const scenarios = SCENARIOS.filter((s) => config.only === null || config.only.has(s.id))
+  const failures: Report['failures'] = []
+  let scenarios = SCENARIOS.filter((s) => config.only === null || config.only.has(s.id))
+  if (scenarios.some((s) => s.peers === true)) {
+    const problem = ensurePeers(log)
+    if (problem !== null) {
+      // better-auth cannot run here: say why, and measure everything else.
+      failures.push({ what: `peers in bench/peers (${scenarios.filter((s) => s.peers === true).map((s) => s.id).join(', ')} not run)`, message: problem })
+      log(`[peers] ${problem}`)
+      scenarios = scenarios.filter((s) => s.peers !== true)
+    }
+  }
   const env = environment()
   const needsRedis = scenarios.some((s) => s.redis)
   const redisServer = needsRedis ? await startRedis({ allowExternal: false }) : null
@@ -92,7 +103,6 @@ async function runBench (config: BenchConfig): Promise<Report> {
   const rounds: Array<Map<ScenarioId, Measurement>> = []
   const profiles: ProfiledScenario[] = []
   const skippedProfiles: ScenarioId[] = []
-  const failures: Report['failures'] = []
   let memory: MemoryPerSession[] = []
   try {
     for (let round = 0; round < config.rounds; round++) {

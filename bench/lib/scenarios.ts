@@ -7,8 +7,15 @@ import { fileURLToPath } from 'node:url'
 import { CONNECTIONS, drain, runThroughput, TokenPool, type LoadResult, type LoadSpec } from '../../support/load.js'
 import { PASSWORD } from './fixtures.js'
 import { startScenario, type ScenarioProcess } from './spawn.js'
+import { DEFAULTS } from '../../src/defaults.js'
+import { ensurePeers } from './peers.js'
 
-export type ScenarioId = 'B0' | 'B1' | 'B2' | 'P1' | 'P2' | 'P3' | 'P3-floor' | 'P4' | 'P4-open' | 'P4-raw' | 'P5' | 'P5-open' | 'P6'
+export type ScenarioId =
+  | 'B0' | 'B1' | 'B1-uncached' | 'B2' | 'B3' | 'B4' | 'B4-cache'
+  | 'P1' | 'P1-uncached' | 'P2' | 'P3' | 'P3-floor' | 'P3-io6' | 'P3-floor-io6' | 'P4' | 'P4-open' | 'P4-raw' | 'P5' | 'P5-open' | 'P6'
+
+/** Distinct live tokens of the uncached scenarios: three times the verify cache (DEFAULTS.verifyCacheSize), so that cycling through them misses it every time. */
+export const UNCACHED_TOKENS = 3 * DEFAULTS.verifyCacheSize
 
 interface Handed { tokens?: string[], cookies?: string[], refreshTokens?: string[], loginUsers?: string, users?: number }
 
@@ -21,6 +28,12 @@ export interface Scenario {
   /** http: one load; mixed: /me and logins at once (P5); raw: the process measures itself (P4-raw). */
   kind: 'http' | 'mixed' | 'raw'
   load?: (data: Handed) => LoadSpec
+  /** Extra environment of the scenario process (BENCH_IOREDIS, BENCH_COOKIE_CACHE). */
+  env?: Record<string, string>
+  /** Tokens / sessions to mint at start, instead of the runner's (1 000). */
+  tokens?: number
+  /** Lives in bench/peers/ and needs its node_modules (installed on demand by the runner, see peers.ts). */
+  peers?: boolean
 }
 
 const bearer = (data: Handed): LoadSpec => ({ kind: 'bearer', path: '/me', tokens: data.tokens! })
@@ -31,11 +44,18 @@ export const SCENARIOS: readonly Scenario[] = [
   { id: 'B0', file: 'b0-bare.ts', title: 'bare Fastify GET route (the ceiling)', redis: false, kind: 'http', load: () => ({ kind: 'get', path: '/' }) },
   { id: 'B1', file: 'b1-fastify-jwt.ts', title: '@fastify/jwt `request.jwtVerify()`, HS256, 1 000 tokens', redis: false, kind: 'http', load: bearer },
   { id: 'P1', file: 'p1-authenticate.ts', title: 'our `authenticate`, HS256, 1 000 tokens', redis: false, kind: 'http', load: bearer },
+  { id: 'B1-uncached', file: 'b1-fastify-jwt.ts', title: `B1 with ${UNCACHED_TOKENS.toLocaleString('en-US').replace(/,/g, ' ')} tokens, each request the next one`, redis: false, kind: 'http', load: bearer, tokens: UNCACHED_TOKENS },
+  { id: 'P1-uncached', file: 'p1-authenticate.ts', title: `P1 with ${UNCACHED_TOKENS.toLocaleString('en-US').replace(/,/g, ' ')} tokens (3 × the verify cache), each request the next one: the uncached path`, redis: false, kind: 'http', load: bearer, tokens: UNCACHED_TOKENS },
   { id: 'P6', file: 'p6-authenticate-eddsa.ts', title: 'our `authenticate`, EdDSA, 1 000 tokens', redis: false, kind: 'http', load: bearer },
   { id: 'B2', file: 'b2-fastify-session.ts', title: '@fastify/session + connect-redis (ioredis), 1 000 sessions', redis: true, kind: 'http', load: (data) => ({ kind: 'cookie', path: '/me', cookies: data.cookies! }) },
+  { id: 'B3', file: 'b3-secure-session.ts', title: '@fastify/secure-session: a stateless encrypted cookie (cannot be revoked), 1 000 sessions', redis: false, kind: 'http', load: (data) => ({ kind: 'cookie', path: '/me', cookies: data.cookies! }) },
+  { id: 'B4', file: '../peers/better-auth.ts', title: 'better-auth `getSession`, Redis secondary storage, no cookie cache, 1 000 sessions', redis: true, kind: 'http', load: (data) => ({ kind: 'cookie', path: '/me', cookies: data.cookies! }), env: { BENCH_COOKIE_CACHE: 'off' }, peers: true },
+  { id: 'B4-cache', file: '../peers/better-auth.ts', title: 'better-auth `getSession`, Redis secondary storage, cookie cache on (5 min), 1 000 sessions', redis: true, kind: 'http', load: (data) => ({ kind: 'cookie', path: '/me', cookies: data.cookies! }), env: { BENCH_COOKIE_CACHE: 'on' }, peers: true },
   { id: 'P2', file: 'p2-authenticate-session.ts', title: 'our `authenticateSession` (Redis), 1 000 tokens', redis: true, kind: 'http', load: bearer },
   { id: 'P3-floor', file: 'p3-floor.ts', title: 'floor: 1 EVALSHA + 1 HS256 sign + 1 cookie', redis: true, kind: 'http', load: chain },
   { id: 'P3', file: 'p3-refresh.ts', title: 'our POST /auth/refresh, one rotation chain per connection', redis: true, kind: 'http', load: chain },
+  { id: 'P3-floor-io6', file: 'p3-floor.ts', title: 'P3-floor on ioredis 6', redis: true, kind: 'http', load: chain, env: { BENCH_IOREDIS: '6' } },
+  { id: 'P3-io6', file: 'p3-refresh.ts', title: 'P3 on ioredis 6', redis: true, kind: 'http', load: chain, env: { BENCH_IOREDIS: '6' } },
   { id: 'P4-raw', file: 'p4-raw-argon2.ts', title: 'raw argon2id verify, m=19456 t=2 p=1, 50 in flight', redis: false, kind: 'raw' },
   { id: 'P4', file: 'p4-login.ts', title: 'our POST /auth/login, default argon2id', redis: true, kind: 'http', load: login },
   { id: 'P4-open', file: 'p4-login-open.ts', title: 'P4 with argon2Queue: false (no bound on concurrent verifies)', redis: true, kind: 'http', load: login },
@@ -76,7 +96,10 @@ export interface MeasureOptions {
   measureS: number
   /** Per load (default 50); the smoke test uses a few, so that slow logins still complete within its second. */
   connections?: number
-  /** Sessions / tokens each scenario mints at start. */
+  /**
+   * Sessions / tokens each scenario mints at start; a scenario with its own count (the uncached
+   * ones) mints that many instead, unless this is below DEFAULT_TOKENS (the smoke test's few).
+   */
   tokens: number
   redisUrl: string | null
   /** An admin connection to that Redis: INFO cpu for every Redis scenario, INFO commandstats for P3. */
@@ -94,10 +117,18 @@ async function redisCpuUs (admin: Redis | null): Promise<number | null> {
   return Math.round((field('used_cpu_user') + field('used_cpu_sys')) * 1e6)
 }
 
+/** What the runner mints by default; a caller asking for fewer (the smoke test) gets fewer in every scenario. */
+export const DEFAULT_TOKENS = 1000
+
 export async function measure (scenario: Scenario, options: MeasureOptions): Promise<Measurement> {
   if (scenario.redis && options.redisUrl === null) throw new Error(`${scenario.id} needs Redis`)
+  if (scenario.peers === true) {
+    const problem = ensurePeers((line) => process.stderr.write(`${line}\n`))
+    if (problem !== null) throw new Error(`${scenario.id} cannot run: ${problem}`)
+  }
+  const tokens = scenario.tokens !== undefined && options.tokens >= DEFAULT_TOKENS ? scenario.tokens : options.tokens
   const child = await startScenario(scenarioFile(scenario), {
-    env: { BENCH_TOKENS: String(options.tokens), ...(options.redisUrl !== null && { BENCH_REDIS_URL: options.redisUrl }) },
+    env: { BENCH_TOKENS: String(tokens), ...(options.redisUrl !== null && { BENCH_REDIS_URL: options.redisUrl }), ...scenario.env },
     ...(options.cpuProfileDir !== undefined && { cpuProfileDir: options.cpuProfileDir })
   })
   try {
@@ -127,7 +158,7 @@ async function measureHttp (scenario: Scenario, child: ScenarioProcess, options:
     await run(options.warmupS)
     await Promise.all(specs.map(async (spec) => await drain(child.port, spec)))
   }
-  const isRefresh = scenario.id === 'P3'
+  const isRefresh = scenario.id === 'P3' || scenario.id === 'P3-io6'
   if (isRefresh) await options.admin?.config('RESETSTAT')
   const redisBefore = scenario.redis ? await redisCpuUs(options.admin) : null
   const before = await child.ask<Stats>({ type: 'stats' }, 'stats')

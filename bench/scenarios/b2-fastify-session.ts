@@ -8,12 +8,8 @@ import fastifySession from '@fastify/session'
 import { RedisStore } from 'connect-redis'
 import Fastify from 'fastify'
 import { env, serve } from '../lib/child.js'
-import { countSentCommands, redisFor, userName } from '../lib/fixtures.js'
-import { setCookieValue } from '../../support/set-cookie.js'
-
-declare module 'fastify' {
-  interface Session { user?: { id: string, roles: string[] } }
-}
+import { countSentCommands, redisFor } from '../lib/fixtures.js'
+import { mintSessionCookies, userSessionRoutes } from '../lib/cookie-sessions.js'
 
 const COOKIE = 'sessionId'
 const SEVEN_DAYS_MS = 7 * 86_400_000
@@ -31,23 +27,8 @@ await app.register(fastifySession, {
   rolling: false
 })
 
-app.post<{ Body: { username: string } }>('/login', async (request) => {
-  request.session.set('user', { id: request.body.username, roles: ['user'] })
-  return { ok: true }
-})
-app.get('/me', async (request, reply) => {
-  const user = request.session.get('user')
-  if (user === undefined) return await reply.code(401).send({ error: 'no session' })
-  return { id: user.id }
-})
+userSessionRoutes(app)
 await app.ready()
-
-const cookies: string[] = []
-for (let i = 0; i < env.tokens(); i++) {
-  const response = await app.inject({ method: 'POST', url: '/login', payload: { username: userName(i) } })
-  const value = setCookieValue(response.headers['set-cookie'], COOKIE)
-  if (response.statusCode !== 200 || value === null) throw new Error(`session login answered ${response.statusCode}`)
-  cookies.push(`${COOKIE}=${encodeURIComponent(value)}`)
-}
+const cookies = await mintSessionCookies(app, COOKIE, env.tokens())
 const sent = countSentCommands(redis)
 await serve(app, { cookies }, () => ({ sent: Object.fromEntries(sent) }))
