@@ -20,6 +20,7 @@ export interface PluginAppOptions {
   argon2Queue?: RefreshSessionsOptions['argon2Queue']
   /** Instead of users `user-N` with `userHashes`. */
   findUser?: RefreshSessionsOptions['findUser']
+  maxSessionsPerUser?: number
 }
 
 /** A Fastify app with the plugin registered as the README shows, plus GET /me behind `guard`. */
@@ -29,8 +30,10 @@ export async function pluginApp (options: PluginAppOptions, guard: 'authenticate
   await app.register(refreshSessions, {
     accessToken: options.accessToken ?? { secret: HS256_SECRET, ttl: '15m' },
     // A prefix per process: what one scenario leaves in the shared Redis (sessions, login-limit
-    // counters of requests cut off when it stopped) never reaches the next one.
-    ...(redis !== null && { redis, prefix: `bench${process.pid}:` }),
+    // counters of requests cut off when it stopped) never reaches the next one. The scale runner
+    // (bench/scale.ts) sets BENCH_PREFIX: the sessions it pre-filled are then the app's own.
+    ...(redis !== null && { redis, prefix: process.env.BENCH_PREFIX ?? `bench${process.pid}:` }),
+    ...(options.maxSessionsPerUser !== undefined && { maxSessionsPerUser: options.maxSessionsPerUser }),
     ...(options.argon2 !== undefined && { argon2: options.argon2 }),
     ...(options.argon2Queue !== undefined && { argon2Queue: options.argon2Queue }),
     findUser: options.findUser ?? usersWithHash(/^user-\d+$/, await hashPassword(options.userHashes ?? options.argon2 ?? DEFAULT_ARGON2))
@@ -41,12 +44,12 @@ export async function pluginApp (options: PluginAppOptions, guard: 'authenticate
 
 export interface MintedSession { accessToken: string, refreshToken: string }
 
-/** `count` sessions of `count` distinct users, by real logins; a few at a time (argon2 runs on 4 threads). */
-export async function mintSessions (app: FastifyInstance, count: number, firstUser = 0): Promise<MintedSession[]> {
+/** `count` sessions of `count` distinct users (`name(i)`), by real logins; a few at a time (argon2 runs on 4 threads). */
+export async function mintSessions (app: FastifyInstance, count: number, firstUser = 0, name: (i: number) => string = userName): Promise<MintedSession[]> {
   const sessions: MintedSession[] = []
   for (let i = 0; i < count; i += 16) {
     const batch = await Promise.all(Array.from({ length: Math.min(16, count - i) }, async (_, j) => {
-      const response = await app.inject({ method: 'POST', url: '/auth/login', payload: { username: userName(firstUser + i + j), password: PASSWORD } })
+      const response = await app.inject({ method: 'POST', url: '/auth/login', payload: { username: name(firstUser + i + j), password: PASSWORD } })
       if (response.statusCode !== 200) throw new Error(`login for minting answered ${response.statusCode}: ${response.body}`)
       const refreshToken = setCookieValue(response.headers['set-cookie'], REFRESH_COOKIE)
       if (refreshToken === null) throw new Error('login for minting set no refresh cookie')

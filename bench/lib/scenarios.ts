@@ -17,7 +17,7 @@ export type ScenarioId =
 /** Distinct live tokens of the uncached scenarios: three times the verify cache (DEFAULTS.verifyCacheSize), so that cycling through them misses it every time. */
 export const UNCACHED_TOKENS = 3 * DEFAULTS.verifyCacheSize
 
-interface Handed { tokens?: string[], cookies?: string[], refreshTokens?: string[], loginUsers?: string, users?: number }
+export interface Handed { tokens?: string[], cookies?: string[], refreshTokens?: string[], loginUsers?: string, users?: number }
 
 export interface Scenario {
   id: ScenarioId
@@ -36,9 +36,9 @@ export interface Scenario {
   peers?: boolean
 }
 
-const bearer = (data: Handed): LoadSpec => ({ kind: 'bearer', path: '/me', tokens: data.tokens! })
-const chain = (data: Handed): LoadSpec => ({ kind: 'chain', path: '/auth/refresh', pool: new TokenPool(data.refreshTokens!) })
-const login = (data: Handed): LoadSpec => ({ kind: 'login', path: '/auth/login', prefix: data.loginUsers!, users: data.users!, password: PASSWORD })
+export const bearer = (data: Handed): LoadSpec => ({ kind: 'bearer', path: '/me', tokens: data.tokens! })
+export const chain = (data: Handed): LoadSpec => ({ kind: 'chain', path: '/auth/refresh', pool: new TokenPool(data.refreshTokens!) })
+export const login = (data: Handed): LoadSpec => ({ kind: 'login', path: '/auth/login', prefix: data.loginUsers!, users: data.users!, password: PASSWORD })
 
 export const SCENARIOS: readonly Scenario[] = [
   { id: 'B0', file: 'b0-bare.ts', title: 'bare Fastify GET route (the ceiling)', redis: false, kind: 'http', load: () => ({ kind: 'get', path: '/' }) },
