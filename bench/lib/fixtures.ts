@@ -4,7 +4,7 @@
  */
 import argon2 from 'argon2'
 import type { FastifyInstance } from 'fastify'
-import { Redis } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
 
 /**
  * BENCH_IOREDIS=6: the scenario's clients are ioredis 6 (the `ioredis-6` alias of the dev
@@ -42,9 +42,16 @@ export function countSentCommands (redis: Redis): Map<string, number> {
   return sent
 }
 
-/** ioredis (5, or 6 with BENCH_IOREDIS=6) on the runner's Redis, closed with the app (call before the app is ready). */
+/**
+ * ioredis (5, or 6 with BENCH_IOREDIS=6) on the runner's Redis, closed with the app (call before
+ * the app is ready). BENCH_CLUSTER_NODES (`host:port,...`, set by bench/cluster.ts): an ioredis
+ * Cluster on those nodes instead (typed as a Redis: the plugin and the counters take either).
+ */
 export function redisFor (app: FastifyInstance, url: string): Redis {
-  const redis = new RedisClient(url)
+  const nodes = process.env.BENCH_CLUSTER_NODES
+  const redis = nodes === undefined || nodes === ''
+    ? new RedisClient(url)
+    : new Cluster(nodes.split(',').map((node) => ({ host: node.slice(0, node.lastIndexOf(':')), port: Number(node.slice(node.lastIndexOf(':') + 1)) }))) as unknown as Redis
   app.addHook('onClose', async () => { redis.disconnect() })
   return redis
 }

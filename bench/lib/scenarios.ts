@@ -87,6 +87,8 @@ export interface Measurement extends LoadResult {
   /** P5: the login load that ran beside the /me load. */
   login?: LoadResult
   redis?: RefreshRedisStats
+  /** With MeasureOptions.nodes: each node's CPU over the measured run, µs. */
+  redisCpuByNode?: number[]
   /** The measured window on the server's clock (µs), to cut its CPU profile. */
   window?: { fromUs: number, toUs: number }
 }
@@ -104,13 +106,18 @@ export interface MeasureOptions {
   redisUrl: string | null
   /** An admin connection to that Redis: INFO cpu for every Redis scenario, INFO commandstats for P3. */
   admin: Redis | null
+  /** A Redis Cluster's masters (bench/cluster.ts): Redis CPU is their sum, and each one's is kept (redisCpuByNode). */
+  nodes?: Redis[]
+  /** More environment for the scenario process. */
+  env?: Record<string, string>
   /** Profile the server with `node --cpu-prof` into this directory (see mainThreadProfile). */
   cpuProfileDir?: string
 }
 
 interface Stats { stats: { requests?: number, statuses?: Record<string, number>, sent?: Record<string, number> }, at: number, cpu: { user: number, system: number } }
 
-async function redisCpuUs (admin: Redis | null): Promise<number | null> {
+/** redis-server's CPU so far (INFO cpu, user + sys), µs. */
+export async function redisCpuUs (admin: Redis | null): Promise<number | null> {
   if (admin === null) return null
   const info = await admin.info('cpu')
   const field = (name: string): number => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN)
@@ -128,7 +135,7 @@ export async function measure (scenario: Scenario, options: MeasureOptions): Pro
   }
   const tokens = scenario.tokens !== undefined && options.tokens >= DEFAULT_TOKENS ? scenario.tokens : options.tokens
   const child = await startScenario(scenarioFile(scenario), {
-    env: { BENCH_TOKENS: String(tokens), ...(options.redisUrl !== null && { BENCH_REDIS_URL: options.redisUrl }), ...scenario.env },
+    env: { BENCH_TOKENS: String(tokens), ...(options.redisUrl !== null && { BENCH_REDIS_URL: options.redisUrl }), ...scenario.env, ...options.env },
     ...(options.cpuProfileDir !== undefined && { cpuProfileDir: options.cpuProfileDir })
   })
   try {
@@ -160,6 +167,7 @@ async function measureHttp (scenario: Scenario, child: ScenarioProcess, options:
   }
   const isRefresh = scenario.id === 'P3' || scenario.id === 'P3-io6'
   if (isRefresh) await options.admin?.config('RESETSTAT')
+  const nodesBefore = await Promise.all((options.nodes ?? []).map(async (node) => await redisCpuUs(node)))
   const redisBefore = scenario.redis ? await redisCpuUs(options.admin) : null
   const before = await child.ask<Stats>({ type: 'stats' }, 'stats')
   const result = await run(options.measureS)
@@ -167,10 +175,12 @@ async function measureHttp (scenario: Scenario, child: ScenarioProcess, options:
   await new Promise((resolve) => setTimeout(resolve, 300))
   const after = await child.ask<Stats>({ type: 'stats' }, 'stats')
   const redisAfter = scenario.redis ? await redisCpuUs(options.admin) : null
+  const byNode = (await Promise.all((options.nodes ?? []).map(async (node) => await redisCpuUs(node)))).map((after, i) => after! - nodesBefore[i]!)
   const measurement: Measurement = {
     ...result,
     serverCpuUs: after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system,
     ...(redisBefore !== null && redisAfter !== null && { redisCpuUs: redisAfter - redisBefore }),
+    ...(byNode.length > 0 && { redisCpuUs: byNode.reduce((a, b) => a + b, 0), redisCpuByNode: byNode }),
     ...(after.stats.sent !== undefined && { redisSent: delta(before.stats.sent ?? {}, after.stats.sent) }),
     window: { fromUs: before.at, toUs: after.at }
   }
