@@ -1,12 +1,15 @@
 /**
  * `npm run bench` (3 alternating rounds, warm-up + 8 s each) or `npm run bench -- --quick`
- * (1 round, 1 s + 3 s, within 3 minutes): every scenario server in its own process on
- * 127.0.0.1, autocannon with 50 connections from this process, ratios against the baselines of
- * the same round, CPU profiles of what misses its target, Redis commands per refresh and memory
- * per session; written to bench/RESULTS.md.
+ * (1 round, 1 s + 3 s): every scenario server in its own process on 127.0.0.1, autocannon with
+ * 50 connections from this process, ratios against the baselines of the same round, CPU profiles
+ * of what misses its target, Redis commands per refresh and memory per session, cost against the
+ * live sessions (bench/scale.ts) and refresh on a 3-shard Cluster (bench/cluster.ts); written to
+ * bench/RESULTS.md.
  *
- * Other flags: --rounds N, --warmup S, --measure S, --only B1,P1 (the ratios and targets of the
- * others are then n/a), --no-profile, --sessions N (memory measurement), --out FILE.
+ * Other flags: --rounds N, --warmup S, --measure S, --only B1,P1,scale,cluster (the ratios and
+ * targets of the others are then n/a), --no-profile, --sessions N (memory measurement),
+ * --scale-max N (largest live-session count: 100 000 by default, 1000000 adds the 1M point,
+ * 0 skips the scale runner), --no-cluster, --out FILE.
  */
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -21,6 +24,8 @@ import { DEFAULT_TOKENS, measure, SCENARIOS, type Measurement, type ScenarioId }
 import { REPO_ROOT } from './lib/spawn.js'
 import { formatNumber } from '../support/stats.js'
 import { measureMemoryPerSession, type MemoryPerSession } from './redis-memory.js'
+import { measureCluster } from './cluster.js'
+import { measureScale, SCALE_SIZES } from './scale.js'
 
 export interface BenchConfig {
   quick: boolean
@@ -30,6 +35,9 @@ export interface BenchConfig {
   only: Set<ScenarioId> | null
   profile: boolean
   memorySessions: number
+  /** bench/scale.ts: the live-session counts to measure at (empty: not run). */
+  scaleSizes: number[]
+  cluster: boolean
   /** Tokens / sessions each scenario mints at start. */
   tokens: number
   out: string
@@ -47,6 +55,8 @@ function parseConfig (argv: string[]): BenchConfig {
       only: { type: 'string' },
       'no-profile': { type: 'boolean', default: false },
       sessions: { type: 'string' },
+      'scale-max': { type: 'string' },
+      'no-cluster': { type: 'boolean', default: false },
       out: { type: 'string' }
     }
   })
@@ -57,8 +67,11 @@ function parseConfig (argv: string[]): BenchConfig {
     if (!Number.isFinite(n) || n < 0) throw new Error(`not a number: ${value}`)
     return n
   }
-  const only = values.only === undefined ? null : new Set(values.only.split(',').map((id) => id.trim()) as ScenarioId[])
-  for (const id of only ?? []) if (!SCENARIOS.some((s) => s.id === id)) throw new Error(`unknown scenario ${id}; known: ${SCENARIOS.map((s) => s.id).join(', ')}`)
+  const parts = values.only === undefined ? null : new Set(values.only.split(',').map((id) => id.trim()))
+  const runners = ['scale', 'cluster']
+  for (const id of parts ?? []) if (!SCENARIOS.some((s) => s.id === id) && !runners.includes(id)) throw new Error(`unknown scenario ${id}; known: ${[...SCENARIOS.map((s) => s.id), ...runners].join(', ')}`)
+  const only = parts === null ? null : new Set([...parts].filter((id) => !runners.includes(id)) as ScenarioId[])
+  const scaleMax = number(values['scale-max'], quick ? 10_000 : 100_000)
   return {
     quick,
     rounds: number(values.rounds, quick ? 1 : 3),
@@ -67,6 +80,8 @@ function parseConfig (argv: string[]): BenchConfig {
     only,
     profile: values['no-profile'] !== true,
     memorySessions: number(values.sessions, quick ? 20_000 : 100_000),
+    scaleSizes: parts !== null && !parts.has('scale') ? [] : [...SCALE_SIZES, 1_000_000].filter((size) => size <= scaleMax),
+    cluster: values['no-cluster'] !== true && (parts === null || parts.has('cluster')),
     tokens: DEFAULT_TOKENS,
     out: values.out ?? `${REPO_ROOT}bench/RESULTS.md`,
     command: ['npm run bench', ...(argv.length > 0 ? ['--', ...argv] : [])].join(' ')
@@ -158,6 +173,19 @@ async function runBench (config: BenchConfig): Promise<Report> {
     await redisServer?.close()
   }
 
+  let scale: Report['scale']
+  if (config.scaleSizes.length > 0) {
+    log(`[scale] cost per request at ${config.scaleSizes.join(', ')} live sessions`)
+    scale = await measureScale({ sizes: config.scaleSizes, warmupS: Math.min(config.warmupS, 2), measureS: Math.min(config.measureS, 5), log, profile: config.profile })
+    failures.push(...scale.failures)
+  }
+  let cluster: Report['cluster']
+  if (config.cluster) {
+    log('[cluster] refresh on one shard, then on a 3-shard Cluster')
+    cluster = await measureCluster({ warmupS: config.warmupS, measureS: config.measureS, log })
+    failures.push(...cluster.failures)
+  }
+
   if (config.memorySessions > 0) {
     log(`[memory] ${config.memorySessions} sessions, 10 per user and 1 per user`)
     try {
@@ -167,7 +195,7 @@ async function runBench (config: BenchConfig): Promise<Report> {
       log(`[memory] FAILED: ${(error as Error).message.split('\n')[0]}`)
     }
   }
-  return { config, env, rounds, scenarios, profiles, skippedProfiles, failures, memory, seconds: (Date.now() - started) / 1000, loadAverageAfter: os.loadavg() }
+  return { config, env, rounds, scenarios, profiles, skippedProfiles, failures, memory, ...(scale !== undefined && { scale }), ...(cluster !== undefined && { cluster }), seconds: (Date.now() - started) / 1000, loadAverageAfter: os.loadavg() }
 }
 
 /** The scenarios behind the missed targets, then their baselines (renderReport decides what is missed). */

@@ -12,6 +12,7 @@
  * Run alone: `npx tsx bench/scale.ts [--quick] [--scale-max 1000000]`; `npm run bench` runs it too.
  */
 import { Redis } from 'ioredis'
+import { mkdirSync, renameSync, rmSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { sessionKeys } from '../src/redis/keys.js'
 import { RedisStore } from '../src/redis/redis-store.js'
@@ -21,6 +22,8 @@ import { formatNumber } from '../support/stats.js'
 import { USER_AGENT } from './redis-memory.js'
 import { bearer, chain, DEFAULT_TOKENS, login, measure, type Measurement, type Scenario } from './lib/scenarios.js'
 import type { TargetCheck } from './lib/report.js'
+import { mainThreadProfile, summarizeProfile, type ProfileSummary } from './lib/profile.js'
+import { REPO_ROOT } from './lib/spawn.js'
 
 const PREFIX = 'scale:'
 const IP = '203.0.113.45'
@@ -45,8 +48,11 @@ export interface ScalePoint {
   paths: Partial<Record<ScalePath, Measurement>>
 }
 export interface ListPoint { sessions: number, others: number, m: Measurement }
+export interface ScaleProfile { path: ScalePath, sessions: number, file: string, measurement: Measurement, summary: ProfileSummary }
 export interface ScaleResult {
   points: ScalePoint[]
+  /** Paths whose cost grew past FLAT_RATIO, profiled at the largest size. */
+  profiles: ScaleProfile[]
   list: ListPoint[]
   /** Sessions created per second while filling. */
   fillRate: number
@@ -85,7 +91,14 @@ async function fill (core: SessionCore, from: number, to: number): Promise<void>
   }
 }
 
-export interface ScaleOptions { sizes: readonly number[], warmupS: number, measureS: number, log: (line: string) => void }
+export interface ScaleOptions {
+  sizes: readonly number[]
+  warmupS: number
+  measureS: number
+  log: (line: string) => void
+  /** Profile the paths that grew (node --cpu-prof at the largest size) into bench/profiles/scale-<path>.cpuprofile. */
+  profile?: boolean
+}
 
 export async function measureScale (options: ScaleOptions): Promise<ScaleResult> {
   const started = Date.now()
@@ -94,13 +107,14 @@ export async function measureScale (options: ScaleOptions): Promise<ScaleResult>
   const core = new SessionCore(new RedisStore({ redis: admin, prefix: PREFIX, ...LIMITS }))
   const points: ScalePoint[] = []
   const list: ListPoint[] = []
+  const profiles: ScaleProfile[] = []
   const failures: ScaleResult['failures'] = []
   let filled = 0
   let fillMs = 0
-  const run = async (what: string, scenario: Scenario): Promise<Measurement | undefined> => {
+  const run = async (what: string, scenario: Scenario, cpuProfileDir?: string): Promise<Measurement | undefined> => {
     const t0 = Date.now()
     try {
-      const m = await measure(scenario, { warmupS: options.warmupS, measureS: options.measureS, tokens: DEFAULT_TOKENS, redisUrl: server.url, admin })
+      const m = await measure(scenario, { warmupS: options.warmupS, measureS: options.measureS, tokens: DEFAULT_TOKENS, redisUrl: server.url, admin, ...(cpuProfileDir !== undefined && { cpuProfileDir }) })
       options.log(`[scale] ${what}: ${formatNumber(m.rps)} req/s, server ${formatNumber((m.serverCpuUs ?? 0) / Math.max(1, m.total), 1)} + Redis ${formatNumber((m.redisCpuUs ?? 0) / Math.max(1, m.total), 1)} µs CPU per request (${((Date.now() - t0) / 1000).toFixed(1)} s)`)
       return m
     } catch (error) {
@@ -131,11 +145,31 @@ export async function measureScale (options: ScaleOptions): Promise<ScaleResult>
         }
       }
     }
+    // The live sessions are still there: profile what grew, at the largest size.
+    const partial: ScaleResult = { points, profiles, list, fillRate: 0, seconds: 0, failures }
+    for (const path of SCALE_PATHS) {
+      const g = growth(partial, path)
+      if (options.profile !== true || g === null || g.ratio <= FLAT_RATIO) continue
+      const dir = `${REPO_ROOT}bench/profiles/scale-${path}`
+      rmSync(dir, { recursive: true, force: true })
+      mkdirSync(dir, { recursive: true })
+      try {
+        const m = await run(`${path} at ${formatNumber(filled)} under node --cpu-prof`, pathScenario(path), dir)
+        if (m === undefined) continue
+        const file = `${REPO_ROOT}bench/profiles/scale-${path}.cpuprofile`
+        renameSync(mainThreadProfile(dir), file)
+        profiles.push({ path, sessions: filled, file: `bench/profiles/scale-${path}.cpuprofile`, measurement: m, summary: summarizeProfile(file, m.window ?? null) })
+      } catch (error) {
+        failures.push({ what: `scale: profile of ${path}`, message: (error as Error).message })
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    }
   } finally {
     admin.disconnect()
     await server.close()
   }
-  return { points, list, fillRate: filled / Math.max(0.001, fillMs / 1000), seconds: (Date.now() - started) / 1000, failures }
+  return { points, profiles, list, fillRate: filled / Math.max(0.001, fillMs / 1000), seconds: (Date.now() - started) / 1000, failures }
 }
 
 // ------------------------------------------------------------------ report
@@ -160,7 +194,7 @@ export function scaleTargets (result: ScaleResult | undefined): TargetCheck[] {
   const targets: TargetCheck[] = paths.map((path) => {
     const g = result === undefined ? null : growth(result, path)
     return {
-      text: `#14 ${path} cost per request flat from 1 000 to ${result === undefined ? '1 000 000' : formatNumber(Math.max(...result.points.map((p) => p.sessions)))} live sessions (server + Redis CPU at the largest ≤ ${FLAT_RATIO} × at the smallest)`,
+      text: `#14 ${path} cost per request flat from ${formatNumber(SCALE_SIZES[0])} to ${formatNumber(result === undefined ? 1_000_000 : Math.max(...result.points.map((p) => p.sessions)))} live sessions (server + Redis CPU at the largest ≤ ${FLAT_RATIO} × at the smallest)`,
       measured: g === null ? 'n/a' : `${g.ratio.toFixed(2)}× (${formatNumber(g.from)} → ${formatNumber(g.to)})`,
       met: g === null ? null : g.ratio <= FLAT_RATIO,
       profile: null
@@ -203,6 +237,16 @@ export function renderScale (result: ScaleResult): string[] {
     for (const l of result.list) out.push(`| ${l.sessions} | ${formatNumber(l.m.rps)} | ${formatNumber(l.m.p50, 1)} | ${f1(serverCpu(l.m))} | ${f1(redisCpu(l.m))} | ${formatNumber(redisCpu(l.m) / l.sessions, 2)} |`)
     out.push('')
   }
+  for (const p of result.profiles) {
+    const perRequest = (ms: number): string => formatNumber(1000 * ms / Math.max(1, p.measurement.total), 1)
+    out.push(`### Profile: ${p.path} at ${formatNumber(p.sessions)} live sessions (grew past ${FLAT_RATIO}×)`, '')
+    out.push(`\`${p.file}\` (git-ignored): ${formatNumber(p.measurement.rps)} req/s under the profiler, JS thread busy ${perRequest(p.summary.busyMs)} µs per request. The profile covers the server's JS thread; Redis' share of the growth is the Redis column above.`, '')
+    out.push('| owner | µs per request |', '|---|---|')
+    for (const owner of p.summary.owners.slice(0, 8)) out.push(`| ${owner.name} | ${perRequest(owner.ms)} |`)
+    out.push('', '| hottest functions (self) | µs per request |', '|---|---|')
+    for (const fn of p.summary.functions.slice(0, 8)) out.push(`| \`${fn.name.replace(/\|/g, '\\|')}\` | ${perRequest(fn.ms)} |`)
+    out.push('')
+  }
   return out
 }
 
@@ -211,7 +255,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const max = Number(values['scale-max'] ?? 100_000)
   const sizes = [...SCALE_SIZES, 1_000_000].filter((s) => s <= max)
   const log = (line: string): void => { process.stderr.write(`${line}\n`) }
-  const result = await measureScale({ sizes, warmupS: values.quick === true ? 1 : 2, measureS: values.quick === true ? 3 : 5, log })
+  const result = await measureScale({ sizes, warmupS: values.quick === true ? 1 : 2, measureS: values.quick === true ? 3 : 5, log, profile: true })
   console.log(renderScale(result).join('\n'))
   for (const t of scaleTargets(result)) console.log(`${t.met === true ? 'met   ' : t.met === false ? 'MISSED' : 'n/a   '} ${t.text}: ${t.measured}`)
   for (const f of result.failures) console.log(`FAILED ${f.what}: ${f.message}`)

@@ -16,17 +16,20 @@ export interface Environment {
   packages: Array<[name: string, version: string]>
 }
 
-const PACKAGES = ['fastify', '@fastify/jwt', 'fast-jwt', '@fastify/cookie', '@fastify/session', 'connect-redis', 'ioredis', 'argon2', 'autocannon', 'tsx']
+const PACKAGES = ['fastify', '@fastify/jwt', 'fast-jwt', '@fastify/cookie', '@fastify/session', '@fastify/secure-session', 'connect-redis', 'ioredis', 'ioredis-6', 'argon2', 'autocannon', 'tsx']
+/** Resolved from bench/peers/ (see lib/peers.ts). */
+const PEER_PACKAGES = ['better-auth']
 
-function packageVersion (name: string): string {
-  const require = createRequire(`${REPO_ROOT}package.json`)
+function packageVersion (name: string, from = REPO_ROOT): string {
+  const require = createRequire(`${from}package.json`)
   try {
     // Not every package exports its package.json: read it from where the entry point resolves.
     let dir = require.resolve(name).replace(/\/[^/]*$/, '')
     for (;;) {
       try {
         const json = JSON.parse(readFileSync(`${dir}/package.json`, 'utf8')) as { name?: string, version?: string }
-        if (json.name === name) return json.version ?? '?'
+        // An npm alias (ioredis-6) keeps the real package's name: its folder has the alias'.
+        if (json.name === name || dir.endsWith(`/node_modules/${name}`)) return json.version ?? '?'
       } catch {}
       const up = dir.replace(/\/[^/]*$/, '')
       if (up === dir || up === '') return 'not installed'
@@ -48,7 +51,11 @@ export function environment (): Environment {
     node: process.version,
     redis: redisVersion(),
     loadAverage: os.loadavg(),
-    packages: [[ours.name, ours.version], ...PACKAGES.map((name) => [name, packageVersion(name)] as [string, string])]
+    packages: [
+      [ours.name, ours.version],
+      ...PACKAGES.map((name) => [name, packageVersion(name)] as [string, string]),
+      ...PEER_PACKAGES.map((name) => [`${name} (bench/peers)`, packageVersion(name, `${REPO_ROOT}bench/peers/`)] as [string, string])
+    ]
   }
 }
 

@@ -4,8 +4,10 @@ import { USER_AGENT, type MemoryPerSession } from '../redis-memory.js'
 import type { Environment } from './environment.js'
 import { CONNECTIONS, type LoadResult } from '../../support/load.js'
 import { OURS, type ProfileSummary } from './profile.js'
-import type { Measurement, Scenario, ScenarioId } from './scenarios.js'
+import { UNCACHED_TOKENS, type Measurement, type Scenario, type ScenarioId } from './scenarios.js'
 import { formatNumber, formatSpread, spread, type Spread } from '../../support/stats.js'
+import { clusterTargets, renderCluster, type ClusterResult } from '../cluster.js'
+import { renderScale, scaleTargets, type ScaleResult } from '../scale.js'
 
 export interface ProfiledScenario { id: ScenarioId, file: string, measurement: Measurement, summary: ProfileSummary }
 
@@ -20,6 +22,10 @@ export interface Report {
   /** Parts of the run that threw (a scenario that did not start, a profile, the memory figure). */
   failures: Array<{ what: string, message: string }>
   memory: MemoryPerSession[]
+  /** bench/scale.ts: cost per request against the live sessions (absent when not run). */
+  scale?: ScaleResult
+  /** bench/cluster.ts: refresh on one shard against a 3-shard Cluster (absent when not run). */
+  cluster?: ClusterResult
   seconds: number
   loadAverageAfter: number[]
 }
@@ -64,7 +70,7 @@ export function renderReport (report: Report, options: { targetsOnly?: boolean }
     spread(rounds.flatMap((round) => round.has(a) && round.has(b) ? [pick(round.get(a)!) / pick(round.get(b)!)] : []))
   const median = (id: ScenarioId, pick: (m: Measurement) => number): Spread => spread(of(id).map(pick))
 
-  const targets = checkTargets(report, sameRound, median, of)
+  const targets = [...checkTargets(report, sameRound, median, of), ...issue14Targets(sameRound, of), ...scaleTargets(report.scale), ...clusterTargets(report.cluster)]
   if (options.targetsOnly === true) return { markdown: '', targets }
 
   const { config, env } = report
@@ -169,7 +175,20 @@ export function renderReport (report: Report, options: { targetsOnly?: boolean }
     ['P2 / B2 server + Redis CPU per request', 'P2', 'B2', 'cost, lower is better (≤ 0.67 is ≥ 1.5×)', totalCpu],
     ['P3 / floor server + Redis CPU per request', 'P3', 'P3-floor', 'cost, lower is better (≤ 1.11 is ≥ 0.9×)', totalCpu],
     ['P3 / floor Redis CPU per request', 'P3', 'P3-floor', 'the rotate script against `return ARGV[1]`', redisCpu],
-    ['P6 / P1 server CPU per request', 'P6', 'P1', 'EdDSA against HS256, cost', serverCpu]
+    ['P6 / P1 server CPU per request', 'P6', 'P1', 'EdDSA against HS256, cost', serverCpu],
+    ['P1-uncached / B1-uncached req/s', 'P1-uncached', 'B1-uncached', `our authenticate against jwtVerify, ${UNCACHED_TOKENS} tokens (more than the verify cache holds)`],
+    ['P1-uncached / B1-uncached server CPU per request', 'P1-uncached', 'B1-uncached', 'the uncached path, cost (target ≤ 1)', serverCpu],
+    ['P1 / B0 server CPU per request', 'P1', 'B0', 'cached authenticate against a bare route, cost (target ≤ 1.25, i.e. ≥ 0.8× the ceiling)', serverCpu],
+    ['P2 / B3 req/s', 'P2', 'B3', 'authenticateSession against @fastify/secure-session (stateless, cannot be revoked)'],
+    ['P2 / B3 server + Redis CPU per request', 'P2', 'B3', 'cost (target ≤ 1)', totalCpu],
+    ['P2 / B4 req/s', 'P2', 'B4', 'authenticateSession against better-auth getSession on Redis'],
+    ['P2 / B4-cache req/s', 'P2', 'B4-cache', 'authenticateSession against better-auth getSession with its cookie cache'],
+    ['P2 / B4 server + Redis CPU per request', 'P2', 'B4', 'cost against better-auth on Redis', totalCpu],
+    ['P2 / B4-cache server + Redis CPU per request', 'P2', 'B4-cache', 'cost against better-auth with its cookie cache', totalCpu],
+    ['P3-io6 / P3-floor-io6 server + Redis CPU per request', 'P3-io6', 'P3-floor-io6', 'refresh against the floor on ioredis 6, cost (target ≤ 1)', totalCpu],
+    ['P3-io6 / P3 req/s', 'P3-io6', 'P3', 'ioredis 6 against 5, our refresh'],
+    ['P3-io6 / P3 server + Redis CPU per request', 'P3-io6', 'P3', 'ioredis 6 against 5, cost', totalCpu],
+    ['P3-floor-io6 / P3-floor req/s', 'P3-floor-io6', 'P3-floor', 'ioredis 6 against 5, the floor']
   ]
   for (const [label, a, b, meaning, pick] of ratioRows) {
     const s = sameRound(a, b, pick)
@@ -187,6 +206,8 @@ export function renderReport (report: Report, options: { targetsOnly?: boolean }
   renderFindings(report, targets, median, of, line)
   renderRefreshCommands(report, of('P3'), line)
   renderMemory(report, line)
+  if (report.scale !== undefined) for (const text of renderScale(report.scale)) line(text)
+  if (report.cluster !== undefined) for (const text of renderCluster(report.cluster)) line(text)
   renderProfiles(report, targets, line)
   renderScenarioTables(report, of, line)
   renderNotes(line)
@@ -290,6 +311,41 @@ function checkTargets (
       met: Number.isNaN(worstMemory) ? null : worstMemory <= MEMORY_TARGET_BYTES,
       profile: null
     }
+  ]
+}
+
+/**
+ * Issue 14's targets, as cost ratios (baseline's CPU per request over ours, so ≥ the bar is met)
+ * within a round; the req/s ratio beside them. Each names the scenario to profile when missed.
+ */
+function issue14Targets (
+  sameRound: (a: ScenarioId, b: ScenarioId, pick?: (m: Measurement) => number) => Spread,
+  of: (id: ScenarioId) => Measurement[]
+): TargetCheck[] {
+  const costRatio = (text: string, ours: ScenarioId, baseline: ScenarioId, min: number, cost: (m: Measurement) => number): TargetCheck => {
+    const c = sameRound(baseline, ours, cost)
+    const rps = sameRound(ours, baseline)
+    const measured = c.n === 0 || Number.isNaN(c.median) ? 'n/a' : `${times(c)} (req/s ${times(rps)} ${baseline}'s)`
+    return { text, measured, met: measured === 'n/a' ? null : c.median >= min, profile: ours, baseline }
+  }
+  const onePerRefresh = (id: ScenarioId): TargetCheck => {
+    const stats = of(id).flatMap((m) => m.redis === undefined ? [] : [m.redis])
+    const perRefresh = stats.map((r) => Object.values(r.sent).reduce((a, b) => a + b, 0) / Math.max(1, r.refreshes))
+    return {
+      text: `#14 still 1 Redis command per refresh (${id})`,
+      measured: stats.length === 0 ? 'n/a' : `${perRefresh.map((v) => v.toFixed(3)).join(', ')} (${[...new Set(stats.flatMap((r) => Object.keys(r.sent)))].join(', ').toUpperCase()})`,
+      met: stats.length === 0 ? null : perRefresh.every((v) => v === 1),
+      profile: null
+    }
+  }
+  return [
+    costRatio('#14 `authenticate` (HS256, cached) ≥ 0.8 × a bare Fastify route by CPU per request (B0\'s server CPU / P1\'s)', 'P1', 'B0', 0.8, serverCpu),
+    costRatio(`#14 uncached \`authenticate\` (${UNCACHED_TOKENS} tokens) no more CPU per request than \`jwtVerify\` on the same tokens (B1-uncached's / P1-uncached's ≥ 1)`, 'P1-uncached', 'B1-uncached', 1, serverCpu),
+    costRatio('#14 `authenticateSession` ≥ 1.0 × @fastify/secure-session by server + Redis CPU per request (B3\'s / P2\'s)', 'P2', 'B3', 1, totalCpu),
+    costRatio('#14 refresh ≥ 1.0 × the ideal by server + Redis CPU per request, ioredis 5 (P3-floor\'s / P3\'s)', 'P3', 'P3-floor', 1, totalCpu),
+    costRatio('#14 refresh ≥ 1.0 × the ideal by server + Redis CPU per request, ioredis 6 (P3-floor-io6\'s / P3-io6\'s)', 'P3-io6', 'P3-floor-io6', 1, totalCpu),
+    onePerRefresh('P3'),
+    onePerRefresh('P3-io6')
   ]
 }
 
@@ -421,7 +477,7 @@ function renderScenarioTables (report: Report, of: (id: ScenarioId) => Measureme
     line()
     line(`Server: \`bench/scenarios/${scenario.file}\`.`)
     line()
-    const extra = scenario.id === 'P5' ? ' logins/s | login p99 ms |' : scenario.id === 'P3' || scenario.id === 'P3-floor' ? ' broken chains |' : ''
+    const extra = scenario.id === 'P5' ? ' logins/s | login p99 ms |' : scenario.id.startsWith('P3') ? ' broken chains |' : ''
     line(`| round | req/s | p50 ms | p99 ms | server CPU µs/req | Redis CPU µs/req | requests | errors | timeouts | non-2xx |${extra}`)
     line(`|---|---|---|---|---|---|---|---|---|---|${extra === '' ? '' : extra.split('|').slice(1).map(() => '---|').join('')}`)
     for (const [i, m] of rounds) {
@@ -444,6 +500,10 @@ function renderNotes (line: (text?: string) => void): void {
   line('- **B2** is @fastify/session with connect-redis on ioredis, `saveUninitialized: false`, `rolling: false`: reading the session is one Redis GET per request. 1 000 session cookies are created at start.')
   line('- **P2** is P1 with `authenticateSession` on the Redis store: the token check plus the session-liveness check (a Redis EXISTS, unless the revocation feed answers; the round-trips column shows what happened). Its tokens are minted right after the app is ready.')
   line('- **P3** walks one real rotation chain per connection: a connection takes a fresh refresh token (from 1 000 minted at start) on its first request, then always sends the refresh cookie of the last response (autocannon `setupRequest` / `onResponse` with the per-connection request context). A response without a new cookie ends the chain and counts as broken. **P3-floor** answers the same request with one EVALSHA of `return ARGV[1]`, one fast-jwt HS256 sign and one Set-Cookie, and is walked in the same way.')
+  line(`- **P1-uncached, B1-uncached** are P1 and B1 with ${UNCACHED_TOKENS} distinct tokens (three times our verify cache, ${UNCACHED_TOKENS / 3} by default), round-robin: each request carries the next token, so a cyclic walk over more tokens than the cache holds misses it every time, and our \`authenticate\` verifies as \`jwtVerify\` does on every request.`)
+  line('- **B3** is @fastify/secure-session: the session is the cookie (libsodium secretbox), opened on every request; nothing on the server, so it cannot be revoked before it expires. Same /login and /me as B2, 1 000 session cookies made at start.')
+  line('- **B4, B4-cache** are better-auth (bench/peers/, installed on demand) with its memory adapter for users and accounts and ioredis on the same Redis as its `secondaryStorage` (where its sessions then live); GET /me calls `auth.api.getSession` with the request headers. B4-cache turns on its cookie cache (a signed `session_data` cookie, 5 min), read without Redis while fresh. Sessions are made by `signUpEmail` with a cheap password hash at start.')
+  line('- **P3-io6, P3-floor-io6** are P3 and its floor with ioredis 6 (the `ioredis-6` alias of the dev dependencies) as the client, for the plugin and for the floor\'s script.')
   line('- **P4** logs in users whose stored hashes have the default argon2id parameters (m=19456, t=2, p=1), with the Redis store and login limiter. **P4-open** and **P5-open** are P4 and P5 with `argon2Queue: false` (no bound on concurrent verifies, as before the queue), their baselines in the same round. **P4-raw** is `argon2.verify` of such a hash in a process of its own with 50 verifies in flight, on the same default libuv pool of 4 threads.')
   line('- **P5** is one process serving P1\'s `/me` (1 000 tokens, 50 connections) while a second autocannon sends P4-style logins (50 connections). The /me tokens are minted at start by users with cheap hashes; the login load uses other users whose stored hashes have the default parameters, so every login costs what a P4 login does.')
   line()
