@@ -410,7 +410,7 @@ function renderProfiles (report: Report, targets: TargetCheck[], line: (text?: s
   line('## Profiles of the missed targets')
   line()
   if (report.skippedProfiles.length > 0) {
-    line(`Not profiled in this quick run, to keep it within 3 minutes: ${report.skippedProfiles.join(', ')} (the full run profiles every missed target and its baseline).`)
+    line(`Not profiled in this quick run, to keep it short: ${report.skippedProfiles.join(', ')} (the full run profiles every missed target and its baseline).`)
     line()
   }
   line('Each profiled scenario ran again under `node --cpu-prof` (same load, a shorter run); only the samples inside the measured window count (start-up and minting do not). A profile covers the server\'s JS thread: argon2 runs on libuv\'s thread pool and shows here only as idle time. Self time by the owner of the code; "per request" divides it by the responses of that run, so a scenario and its baseline compare directly. Raw profiles: `bench/profiles/` (git-ignored; open them in Chrome DevTools or speedscope).')
