@@ -178,7 +178,7 @@ async function runBench (config: BenchConfig): Promise<Report> {
   let scale: Report['scale']
   if (config.scaleSizes.length > 0) {
     log(`[scale] cost per request at ${config.scaleSizes.join(', ')} live sessions`)
-    scale = await measureScale({ sizes: config.scaleSizes, warmupS: Math.min(config.warmupS, 2), measureS: Math.min(config.measureS, 5), log, profile: config.profile })
+    scale = await measureScale({ sizes: config.scaleSizes, warmupS: Math.min(config.warmupS, 1), measureS: Math.min(config.measureS, 4), log, profile: config.profile })
     failures.push(...scale.failures)
   }
   let cluster: Report['cluster']
