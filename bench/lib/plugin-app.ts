@@ -39,7 +39,29 @@ export async function pluginApp (options: PluginAppOptions, guard: 'authenticate
     findUser: options.findUser ?? usersWithHash(/^user-\d+$/, await hashPassword(options.userHashes ?? options.argon2 ?? DEFAULT_ARGON2))
   })
   if (guard !== null) app.get('/me', { preHandler: app[guard] }, async (request) => ({ id: request.user.id }))
+  // For mintAccessTokens: a session started as the app would after its own sign-in (startSession).
+  app.post<{ Body: { user: string } }>(MINT_ROUTE, async (request, reply) => await app.refreshSessions.startSession(request, reply, { id: request.body.user, roles: ['user'] }, { amr: ['pwd'] }))
   return { app, redis }
+}
+
+const MINT_ROUTE = '/bench/start-session'
+const MINT_IN_FLIGHT = 64
+
+/**
+ * `count` live access tokens of `count` distinct users, each its own session, through
+ * `startSession` (what login does after the password): tens of thousands in seconds, where
+ * logins, even with cheap argon2, take a millisecond each.
+ */
+export async function mintAccessTokens (app: FastifyInstance, count: number): Promise<string[]> {
+  const tokens: string[] = []
+  for (let i = 0; i < count; i += MINT_IN_FLIGHT) {
+    tokens.push(...await Promise.all(Array.from({ length: Math.min(MINT_IN_FLIGHT, count - i) }, async (_, j) => {
+      const response = await app.inject({ method: 'POST', url: MINT_ROUTE, payload: { user: userName(i + j) } })
+      if (response.statusCode !== 200) throw new Error(`startSession for minting answered ${response.statusCode}: ${response.body}`)
+      return (response.json() as { accessToken: string }).accessToken
+    })))
+  }
+  return tokens
 }
 
 export interface MintedSession { accessToken: string, refreshToken: string }
