@@ -5,7 +5,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { registerAccessTokens } from './access/access-token.js'
 import type { PluginContext } from './context.js'
-import { createAuthenticate, createAuthenticateSession, createRequireBinding, requireRoles } from './access/authenticate.js'
+import { createAuthenticate, createAuthenticateCheck, createAuthenticateSession, createRequireBinding, requireRoles } from './access/authenticate.js'
 import { requireRecentAuth } from './access/require-recent-auth.js'
 import { startSession } from './http/start-session.js'
 import { reauthenticate } from './http/reauthenticate.js'
@@ -66,7 +66,8 @@ async function refreshSessions (fastify: FastifyInstance, userOptions: RefreshSe
   // verifyPassword calls (sign-up, its own forms) are its to pace and go straight through.
   const routePasswords = argon2Queue === null ? passwords : gatedHasher(passwords, argon2Queue)
   const dpop = createDpop(options, redis, userOptions)
-  const authenticate = createAuthenticate(tokens, options.accessToken.cookieName, dpop)
+  const checkAccessToken = createAuthenticateCheck(tokens, options.accessToken.cookieName, dpop)
+  const authenticate = createAuthenticate(checkAccessToken)
   const revocations = store.watchRevocations === undefined ? null : new RevocationCache(options.accessToken.ttlSeconds * 1000)
   if (revocations !== null) {
     let stopWatching: (() => Promise<void>) | undefined
@@ -83,7 +84,7 @@ async function refreshSessions (fastify: FastifyInstance, userOptions: RefreshSe
   const context: PluginContext = { options, sessions, tokens, passwords: routePasswords, argon2Queue, limiter, callbacks: userOptions, authenticate, telemetry, dbsc: Dbsc.create(options, redis), dpop }
   const names = options.decorators
   fastify.decorate(names.authenticate, authenticate)
-  fastify.decorate(names.authenticateSession, createAuthenticateSession(authenticate, sessions, revocations))
+  fastify.decorate(names.authenticateSession, createAuthenticateSession(checkAccessToken, sessions, revocations))
   fastify.decorate(names.requireRoles, requireRoles)
   fastify.decorate(names.requireBinding, createRequireBinding(dpop))
   fastify.decorate(names.requireRecentAuth, requireRecentAuth)

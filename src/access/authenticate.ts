@@ -1,7 +1,7 @@
 /** authenticate, authenticateSession and requireRoles: preHandlers for the app's own routes. */
 import { fastifyCookie } from '@fastify/cookie'
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
-import { extraClaims, type AccessTokenClaims, type AccessTokens } from './access-token.js'
+import { extraClaims, isStringArray, type AccessTokenClaims, type AccessTokens, type VerifiedToken } from './access-token.js'
 import { BindingRequiredError, DpopProofInvalidError, DpopRequiredError, ForbiddenError, SessionRevokedError, TokenInvalidError, TokenMissingError } from '../errors.js'
 import type { DpopVerifier } from '../binding/dpop/verifier.js'
 import type { BindingKind } from '../session/binding.js'
@@ -21,24 +21,29 @@ export function authenticatedByCookie (request: FastifyRequest): boolean {
   return fromCookie.has(request)
 }
 
-interface Credentials {
-  token: string
-  /** `Authorization: DPoP <token>`: a proof of the token's key goes with it. */
-  dpop: boolean
-}
+/** `(Bearer|DPoP) <token>` with any case and runs of spaces: what RFC 6750 and 9449 clients send. */
+const AUTHORIZATION = /^(Bearer|DPoP) +([^\s]+) *$/i
+/** The common spelling, tested without captures: the token is then everything after the 7th character. */
+const PLAIN_BEARER = /^Bearer [^\s]+$/
 
-function credentials (request: FastifyRequest, cookieName: string | null): Credentials | null {
+/** The presented access token (the scheme is `credentials.dpop`), or null when none was sent. */
+function credentials (request: FastifyRequest, cookieName: string | null, presented: { dpop: boolean }): string | null {
   const header = request.headers.authorization
   if (typeof header === 'string') {
-    const match = /^(Bearer|DPoP) +([^\s]+) *$/i.exec(header)
-    return match === null ? null : { token: match[2]!, dpop: match[1]!.length === 4 }
+    presented.dpop = false
+    if (PLAIN_BEARER.test(header)) return header.slice(7)
+    const match = AUTHORIZATION.exec(header)
+    if (match === null) return null
+    presented.dpop = match[1]!.length === 4
+    return match[2]!
   }
   if (cookieName !== null) {
     const cookies = request.cookies ?? fastifyCookie.parse(request.headers.cookie ?? '')
     const value = cookies[cookieName]
     if (typeof value === 'string' && value !== '') {
       fromCookie.add(request)
-      return { token: value, dpop: false }
+      presented.dpop = false
+      return value
     }
   }
   return null
@@ -50,64 +55,132 @@ function boundKey (claims: AccessTokenClaims): string | null {
   return typeof jkt === 'string' ? jkt : null
 }
 
-/** Cached per verified payload: the verify cache (access-token.ts) hands back the same object for a reused token. */
-const users = new WeakMap<AccessTokenClaims, AuthUser>()
-/** When each user's token was issued (iat, seconds): authenticateSession trusts the revocation feed only for tokens younger than it. */
-const issuedAt = new WeakMap<AuthUser, number>()
-/** The kind of key each user's token is bound to (`bnd`), when it is: requireBinding reads it. */
-const bindings = new WeakMap<AuthUser, BindingKind>()
+/**
+ * `request.user`: one fixed shape for every token, built once per cached token. Frozen through
+ * roles and claims: the same object serves every request with this token, so a handler that
+ * pushed a role would otherwise grant it to all of them. What authenticateSession (`iat`) and
+ * requireBinding (`bnd`) read later lives in private fields: no WeakMap to fill per token, and
+ * nothing of it in the user's JSON.
+ */
+class AuthenticatedUser implements AuthUser {
+  readonly id: string
+  readonly sessionId: string
+  readonly roles: string[]
+  readonly claims: Record<string, unknown>
+  /** Only when the token has `auth_time` and `amr` (declared, not initialised: absent otherwise, as its JSON shows). */
+  declare readonly authTime?: number
+  readonly amr: string[]
+  /** When the token was issued (iat, seconds): authenticateSession trusts the revocation feed only for tokens younger than it. */
+  readonly #issuedAt: number
+  /** The kind of key the token is bound to (`bnd`), when it is. */
+  readonly #binding: BindingKind | null
+
+  constructor (claims: AccessTokenClaims) {
+    this.id = claims.sub
+    this.sessionId = claims.sid
+    this.roles = Object.freeze(claims.roles.slice()) as string[]
+    this.claims = Object.freeze(extraClaims(claims))
+    const authenticated = typeof claims.auth_time === 'number' && isStringArray(claims.amr)
+    if (authenticated) (this as { authTime?: number }).authTime = claims.auth_time
+    this.amr = Object.freeze(authenticated ? (claims.amr as string[]).slice() : []) as string[]
+    this.#issuedAt = claims.iat
+    this.#binding = claims.bnd === 'dbsc' || claims.bnd === 'dpop' ? claims.bnd : null
+    Object.freeze(this)
+  }
+
+  static issuedAt (user: AuthUser): number {
+    return #issuedAt in user ? user.#issuedAt : 0
+  }
+
+  static binding (user: AuthUser): BindingKind | null {
+    return #binding in user ? user.#binding : null
+  }
+}
 
 /** The scheme the request's access token was sent with: a DPoP-bound token is always sent as DPoP (authenticate refuses it otherwise). */
 export function tokenScheme (user: AuthUser): 'Bearer' | 'DPoP' {
-  return bindings.get(user) === 'dpop' ? 'DPoP' : 'Bearer'
+  return AuthenticatedUser.binding(user) === 'dpop' ? 'DPoP' : 'Bearer'
 }
 
-function userOf (claims: AccessTokenClaims): AuthUser {
-  let user = users.get(claims)
-  if (user === undefined) {
-    // Frozen through roles and claims: the same object serves every request with this token, so a
-    // handler that pushed a role would otherwise grant it to all of them.
-    const authenticated = typeof claims.auth_time === 'number' && Array.isArray(claims.amr) && claims.amr.every((value) => typeof value === 'string')
-    user = Object.freeze({
-      id: claims.sub,
-      sessionId: claims.sid,
-      roles: Object.freeze([...claims.roles]) as string[],
-      claims: Object.freeze(extraClaims(claims)),
-      ...(authenticated && { authTime: claims.auth_time }),
-      amr: Object.freeze(authenticated ? [...claims.amr!] : []) as string[]
-    })
-    users.set(claims, user)
-    issuedAt.set(user, claims.iat)
-    if (claims.bnd === 'dbsc' || claims.bnd === 'dpop') bindings.set(user, claims.bnd)
-  }
-  return user
+function userOf (verified: VerifiedToken): AuthUser {
+  return verified.user ?? (verified.user = new AuthenticatedUser(verified.claims))
 }
 
-export function createAuthenticate (tokens: AccessTokens, cookieName: string | null, dpop: DpopVerifier | null): preHandlerAsyncHookHandler {
-  return async function authenticate (request: FastifyRequest, reply: FastifyReply) {
-    const presented = credentials(request, cookieName)
-    if (presented === null) {
+/** The challenge of a refused token, by the scheme it came with. */
+function invalidTokenChallenge (dpop: DpopVerifier | null, scheme: { dpop: boolean }): string {
+  return scheme.dpop ? `DPoP error="invalid_token"${dpop === null ? '' : ', ' + dpop.algs}` : INVALID_TOKEN_CHALLENGE
+}
+
+/**
+ * The check both authenticate and authenticateSession run: sets request.user and returns the
+ * verified token, or throws (challenge set). A token bound to a DPoP key, or sent with the DPoP
+ * scheme, needs its proof checked first: that alone is asynchronous, and returns a promise.
+ */
+export type AuthenticateCheck = (request: FastifyRequest, reply: FastifyReply) => VerifiedToken | Promise<VerifiedToken>
+
+export function createAuthenticateCheck (tokens: AccessTokens, cookieName: string | null, dpop: DpopVerifier | null): AuthenticateCheck {
+  return function check (request, reply) {
+    const scheme = { dpop: false }
+    const token = credentials(request, cookieName, scheme)
+    if (token === null) {
       reply.header('www-authenticate', CHALLENGE)
       throw new TokenMissingError()
     }
-    let claims: AccessTokenClaims
+    let verified: VerifiedToken
     try {
-      claims = tokens.verify(presented.token)
+      verified = tokens.lookup(token)
     } catch (error) {
-      reply.header('www-authenticate', presented.dpop ? `DPoP error="invalid_token"${dpop === null ? '' : ', ' + dpop.algs}` : INVALID_TOKEN_CHALLENGE)
+      reply.header('www-authenticate', invalidTokenChallenge(dpop, scheme))
       throw error
     }
-    const jkt = boundKey(claims)
-    if (presented.dpop || jkt !== null) await proveKey(request, reply, dpop, presented, claims, jkt)
-    request.user = userOf(claims)
+    const jkt = boundKey(verified.claims)
+    if (scheme.dpop || jkt !== null) {
+      return proveKey(request, reply, dpop, token, scheme.dpop, verified.claims, jkt).then(() => {
+        request.user = userOf(verified)
+        return verified
+      })
+    }
+    request.user = userOf(verified)
+    return verified
   }
+}
+
+/**
+ * A preHandler in both of Fastify's styles from one check: with `done` (as Fastify calls it) no
+ * promise is made when the check finishes at once; without (an app awaiting it) a promise.
+ */
+function hook (check: (request: FastifyRequest, reply: FastifyReply) => unknown): preHandlerAsyncHookHandler {
+  return function preHandler (request: FastifyRequest, reply: FastifyReply, done?: (error?: Error) => void) {
+    let pending: unknown
+    try {
+      pending = check(request, reply)
+    } catch (error) {
+      if (done === undefined) return Promise.reject(error)
+      done(error as Error)
+      return undefined
+    }
+    if (pending instanceof Promise) {
+      if (done === undefined) return pending.then(noResult)
+      pending.then(() => { done() }, done)
+      return undefined
+    }
+    if (done === undefined) return Promise.resolve()
+    done()
+    return undefined
+  } as preHandlerAsyncHookHandler
+}
+
+const noResult = (): void => {}
+
+export function createAuthenticate (check: AuthenticateCheck): preHandlerAsyncHookHandler {
+  return hook(check)
 }
 
 /**
  * RFC 9449 section 7: a DPoP-bound token needs the DPoP scheme and a proof by its key (with
  * `ath`); the DPoP scheme needs a DPoP-bound token. A bound token sent as Bearer is refused.
  */
-async function proveKey (request: FastifyRequest, reply: FastifyReply, dpop: DpopVerifier | null, presented: Credentials, claims: AccessTokenClaims, jkt: string | null): Promise<void> {
+async function proveKey (request: FastifyRequest, reply: FastifyReply, dpop: DpopVerifier | null, token: string, dpopScheme: boolean, claims: AccessTokenClaims, jkt: string | null): Promise<void> {
   const algs = dpop === null ? '' : ', ' + dpop.algs
   const session = { userId: claims.sub, sessionId: claims.sid }
   if (jkt === null) {
@@ -115,12 +188,12 @@ async function proveKey (request: FastifyRequest, reply: FastifyReply, dpop: Dpo
     throw new TokenInvalidError()
   }
   // A bound token as Bearer, or with DPoP turned off since it was issued: no proof can be checked.
-  if (!presented.dpop || dpop === null) {
+  if (!dpopScheme || dpop === null) {
     await dpop?.refused(request, 'unproved', session)
     reply.header('www-authenticate', `DPoP error="invalid_token"${algs}`)
     throw new DpopRequiredError()
   }
-  const thumbprint = await dpop.verify(request, reply, { accessToken: presented.token, ...session })
+  const thumbprint = await dpop.verify(request, reply, { accessToken: token, ...session })
   if (thumbprint !== jkt) {
     await dpop.refused(request, 'key', session)
     reply.header('www-authenticate', `DPoP error="invalid_dpop_proof"${algs}`)
@@ -142,8 +215,8 @@ export function createRequireBinding (dpop: DpopVerifier | null): (kind?: Bindin
         reply.header('www-authenticate', CHALLENGE)
         throw new TokenMissingError()
       }
-      const bound = bindings.get(user)
-      if (bound === undefined || (kind !== undefined && bound !== kind)) {
+      const bound = AuthenticatedUser.binding(user)
+      if (bound === null || (kind !== undefined && bound !== kind)) {
         reply.header('www-authenticate', challenge)
         throw new BindingRequiredError()
       }
@@ -155,16 +228,23 @@ export function createRequireBinding (dpop: DpopVerifier | null): (kind?: Bindin
  * With a revocation feed (see revocations.ts) a token issued while the feed was complete costs no
  * store round trip; anything the feed cannot vouch for is checked against the store.
  */
-export function createAuthenticateSession (authenticate: preHandlerAsyncHookHandler, sessions: SessionCore, revocations: RevocationCache | null): preHandlerAsyncHookHandler {
-  return async function authenticateSession (request, reply) {
-    await authenticate.call(this, request, reply)
-    const { user } = request
-    const revoked = revocations?.isRevoked(user.sessionId, issuedAt.get(user) ?? 0) ?? null
-    if (revoked === true || (revoked === null && !await sessions.isLive(user.id, user.sessionId))) {
-      reply.header('www-authenticate', INVALID_TOKEN_CHALLENGE)
-      throw new SessionRevokedError()
-    }
+export function createAuthenticateSession (check: AuthenticateCheck, sessions: SessionCore, revocations: RevocationCache | null): preHandlerAsyncHookHandler {
+  const live = (request: FastifyRequest, reply: FastifyReply, verified: VerifiedToken): Promise<void> | undefined => {
+    const { sub, sid, iat } = verified.claims
+    const revoked = revocations === null ? null : revocations.isRevoked(sid, iat)
+    if (revoked === false) return undefined
+    if (revoked === true) refuse(reply)
+    return sessions.isLive(sub, sid).then((isLive) => { if (!isLive) refuse(reply) })
   }
+  return hook((request, reply) => {
+    const verified = check(request, reply)
+    return verified instanceof Promise ? verified.then((v) => live(request, reply, v)) : live(request, reply, verified)
+  })
+}
+
+function refuse (reply: FastifyReply): never {
+  reply.header('www-authenticate', INVALID_TOKEN_CHALLENGE)
+  throw new SessionRevokedError()
 }
 
 export function requireRoles (...roles: string[]): preHandlerAsyncHookHandler {
