@@ -6,28 +6,40 @@
 import type { Cluster, Redis } from 'ioredis'
 import { DEFAULTS } from '../defaults.js'
 import { StoreUnavailableError } from '../errors.js'
+import { batchWrites } from './write-batch.js'
 
 /** ioredis states in which a command would wait for a connection instead of being sent. */
 const DOWN_STATES = new Set(['reconnecting', 'close', 'end'])
 
-/** Runs `command`; every fault, and no answer within `timeoutMs`, becomes StoreUnavailableError (with `cause`). */
-export async function failFast<T> (redis: Redis | Cluster, timeoutMs: number, command: () => Promise<T>): Promise<T> {
-  if (DOWN_STATES.has(redis.status)) throw new StoreUnavailableError({ cause: new Error(`redis is ${redis.status}`) })
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => {
+/**
+ * Runs `command`; every fault, and no answer within `timeoutMs`, becomes StoreUnavailableError
+ * (with `cause`). Written to the socket with the other commands of this event-loop turn (see
+ * write-batch.ts). One promise and one timer per command: this is on every refresh's path.
+ */
+export function failFast<T> (redis: Redis | Cluster, timeoutMs: number, command: () => Promise<T>): Promise<T> {
+  if (DOWN_STATES.has(redis.status)) return Promise.reject(new StoreUnavailableError({ cause: new Error(`redis is ${redis.status}`) }))
+  batchWrites(redis)
+  return new Promise<T>((resolve, reject) => {
     // Timers run before I/O in Node's loop: after a stall both may be due at once. Giving up one
     // turn later lets an answer that has already arrived win, so a write that happened (see
     // write-deadline.ts) is never answered 503.
-    timer = setTimeout(() => setImmediate(() => reject(new StoreUnavailableError({ cause: new Error(`redis did not answer within ${timeoutMs} ms`) }))), timeoutMs)
+    const timer = setTimeout(() => setImmediate(() => reject(new StoreUnavailableError({ cause: new Error(`redis did not answer within ${timeoutMs} ms`) }))), timeoutMs)
+    const failed = (error: unknown): void => {
+      clearTimeout(timer)
+      reject(error instanceof StoreUnavailableError ? error : new StoreUnavailableError({ cause: error }))
+    }
+    let sent: Promise<T>
+    try {
+      sent = command()
+    } catch (error) {
+      failed(error)
+      return
+    }
+    sent.then((value) => {
+      clearTimeout(timer)
+      resolve(value)
+    }, failed)
   })
-  try {
-    return await Promise.race([command(), timeout])
-  } catch (error) {
-    if (error instanceof StoreUnavailableError) throw error
-    throw new StoreUnavailableError({ cause: error })
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 /** A command timeout option, checked once at construction. */
