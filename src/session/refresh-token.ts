@@ -8,7 +8,8 @@
  * secret is, and at rest there is only its SHA-256. Only the session core uses this module: a
  * store receives ids, hashes and sealed bytes, never a token.
  */
-import { createHash, createHmac, randomFillSync } from 'node:crypto'
+import { createHmac, randomFillSync } from 'node:crypto'
+import { sha256 } from '../sha256.js'
 
 const SESSION_ID_BYTES = 16
 const SECRET_BYTES = 32
@@ -28,6 +29,19 @@ export interface RefreshTokenParts {
   userId: string
   sessionId: string
   secret: string
+}
+
+/** What parseRefreshToken returns: only it makes one, so every part has been validated. */
+export class ParsedRefreshToken implements RefreshTokenParts {
+  readonly userId: string
+  readonly sessionId: string
+  readonly secret: string
+
+  constructor (userId: string, sessionId: string, secret: string) {
+    this.userId = userId
+    this.sessionId = sessionId
+    this.secret = secret
+  }
 }
 
 /**
@@ -89,7 +103,7 @@ export function formatRefreshToken ({ userId, sessionId, secret }: RefreshTokenP
 }
 
 /** Every part is validated here, before any of it reaches a store key: anything else is null. */
-export function parseRefreshToken (token: unknown): RefreshTokenParts | null {
+export function parseRefreshToken (token: unknown): ParsedRefreshToken | null {
   if (typeof token !== 'string' || token.length > MAX_REFRESH_TOKEN_LENGTH) return null
   const parts = token.split('.')
   if (parts.length !== 3) return null
@@ -97,12 +111,12 @@ export function parseRefreshToken (token: unknown): RefreshTokenParts | null {
   if (!SESSION_ID_PATTERN.test(sessionId) || !SECRET_PATTERN.test(secret)) return null
   const userId = decodeUserId(encodedUserId)
   if (userId === null) return null
-  return { userId, sessionId, secret }
+  return new ParsedRefreshToken(userId, sessionId, secret)
 }
 
 /** What the store keeps instead of the secret: SHA-256, 32 raw bytes. */
 export function hashSecret (secret: string): Buffer {
-  return createHash('sha256').update(secret).digest()
+  return sha256(secret)
 }
 
 /**

@@ -6,7 +6,7 @@
  * The one-round-trip refresh stays one round trip: rotate mints the successor before it asks the
  * store, which keeps it only if the presented secret was the newest.
  */
-import { formatRefreshToken, hashSecret, isValidSessionId, isValidUserId, MAX_USER_ID_BYTES, mintSecret, mintSessionId, openSuccessor, parseRefreshToken, sealSuccessor } from './refresh-token.js'
+import { formatRefreshToken, hashSecret, isValidSessionId, isValidUserId, MAX_USER_ID_BYTES, mintSecret, mintSessionId, openSuccessor, ParsedRefreshToken, parseRefreshToken, sealSuccessor } from './refresh-token.js'
 import type { BindResult, ReuseKind, RevocationWatcher, Session, SessionLimits, SessionStore, StoredMetadata } from './store.js'
 import { formatBinding, type Binding } from './binding.js'
 
@@ -122,9 +122,12 @@ export class SessionCore {
     return { token: formatRefreshToken({ userId, sessionId, secret }), session, evicted }
   }
 
-  /** Exchange a refresh token for its successor (see RotateResult for every outcome). */
-  async rotate (token: string, context: RotateContext = {}): Promise<RotateResult> {
-    const parts = parseRefreshToken(token)
+  /**
+   * Exchange a refresh token for its successor (see RotateResult for every outcome). Takes the
+   * token, or what parse() made of it, so that a caller that needed its session id first parses once.
+   */
+  async rotate (token: string | ParsedRefreshToken, context: RotateContext = {}): Promise<RotateResult> {
+    const parts = token instanceof ParsedRefreshToken ? token : parseRefreshToken(token)
     if (parts === null) return { outcome: 'invalid' }
     const { userId, sessionId, secret } = parts
     const successor = this.#mint.secret()
@@ -154,6 +157,11 @@ export class SessionCore {
   /** The session id a refresh token names, without judging its secret; null when it is not a refresh token. */
   sessionIdOf (token: string): string | null {
     return parseRefreshToken(token)?.sessionId ?? null
+  }
+
+  /** A refresh token's validated parts (its secret not judged), for rotate; null when it is not a refresh token. */
+  parse (token: string): ParsedRefreshToken | null {
+    return parseRefreshToken(token)
   }
 
   /** Logout: revoke the session the token belongs to, if the token is one of its own. */

@@ -44,8 +44,9 @@ export function refreshRoute (fastify: FastifyInstance, context: PluginContext):
     const ip = request.ip
     const userAgent = request.headers['user-agent'] ?? null
     const clientId = request.body?.clientId ?? null
-    const binding = await provedBinding(request, reply, context, clientId, sessions.sessionIdOf(carried.token))
-    const result = await sessions.rotate(carried.token, { clientId, binding })
+    const parsed = sessions.parse(carried.token)
+    const binding = await provedBinding(request, reply, context, clientId, parsed?.sessionId ?? null)
+    const result = await sessions.rotate(parsed ?? carried.token, { clientId, binding })
 
     if (result.outcome === 'reused') {
       clearRefreshCookie(reply, options)
