@@ -4,7 +4,8 @@
  * for one, `ath` when an access token goes with it, and the `jti` replay check last, so that only
  * a proof that passed everything else can use up a jti.
  */
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { timingSafeEqual } from 'node:crypto'
+import { sha256 } from '../../sha256.js'
 import { verifyProofJwt, type ProofRefusal } from '../proof-jwt.js'
 import type { NonceIssuer } from './nonce.js'
 import type { ReplayGuard } from './replay.js'
@@ -47,7 +48,7 @@ function sameResource (htu: unknown, request: DpopRequest): boolean {
 }
 
 export function accessTokenHash (token: string): string {
-  return createHash('sha256').update(token).digest('base64url')
+  return sha256(token).toString('base64url')
 }
 
 function sameText (a: string, b: string): boolean {

@@ -6,7 +6,7 @@
  * The key is a digest of the key thumbprint and the jti (`redis/keys.ts`): neither is stored as
  * sent, and two keys' jtis never collide.
  */
-import { createHash } from 'node:crypto'
+import { sha256 } from '../../sha256.js'
 import type { Cluster, Redis } from 'ioredis'
 import { failFast } from '../../redis/fail-fast.js'
 import { dpopJtiKey } from '../../redis/keys.js'
@@ -18,7 +18,7 @@ export interface ReplayGuard {
 
 /** 128 bits: a collision would refuse one honest proof, never accept a replay. */
 function digest (thumbprint: string, jti: string): string {
-  return createHash('sha256').update(thumbprint).update('\0').update(jti).digest().subarray(0, 16).toString('base64url')
+  return sha256(`${thumbprint}\0${jti}`).subarray(0, 16).toString('base64url')
 }
 
 export class RedisReplayGuard implements ReplayGuard {
