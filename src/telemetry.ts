@@ -140,9 +140,10 @@ export class RouteTelemetry<R extends RouteOperation> {
   guard<H extends Handler> (guard: H): H {
     if (!this.#enabled) return guard
     const route = this
-    return async function counted (this: unknown, request: FastifyRequest, ...rest: unknown[]) {
+    // Request and reply only: given Fastify's `done` too, a guard in callback style would answer twice.
+    return async function counted (this: unknown, request: FastifyRequest, reply: unknown) {
       try {
-        return await guard.call(this, request, ...rest)
+        return await guard.call(this, request, reply)
       } catch (error) {
         if (errorType(error) === 'AUTH_CSRF_REJECTED') route.outcome(request, 'csrf-rejected' as RouteOutcome<R>)
         throw error

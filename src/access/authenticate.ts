@@ -8,6 +8,7 @@ import type { BindingKind } from '../session/binding.js'
 import type { RevocationCache } from './revocations.js'
 import type { SessionCore } from '../session/session-core.js'
 import type { AuthUser } from '../types.js'
+import { preHandler } from '../prehandler.js'
 
 /** RFC 6750: no error code when no token was sent; `invalid_token` when one was refused. */
 const CHALLENGE = 'Bearer'
@@ -145,35 +146,8 @@ export function createAuthenticateCheck (tokens: AccessTokens, cookieName: strin
   }
 }
 
-/**
- * A preHandler in both of Fastify's styles from one check: with `done` (as Fastify calls it) no
- * promise is made when the check finishes at once; without (an app awaiting it) a promise.
- */
-function hook (check: (request: FastifyRequest, reply: FastifyReply) => unknown): preHandlerAsyncHookHandler {
-  return function preHandler (request: FastifyRequest, reply: FastifyReply, done?: (error?: Error) => void) {
-    let pending: unknown
-    try {
-      pending = check(request, reply)
-    } catch (error) {
-      if (done === undefined) return Promise.reject(error)
-      done(error as Error)
-      return undefined
-    }
-    if (pending instanceof Promise) {
-      if (done === undefined) return pending.then(noResult)
-      pending.then(() => { done() }, done)
-      return undefined
-    }
-    if (done === undefined) return Promise.resolve()
-    done()
-    return undefined
-  } as preHandlerAsyncHookHandler
-}
-
-const noResult = (): void => {}
-
 export function createAuthenticate (check: AuthenticateCheck): preHandlerAsyncHookHandler {
-  return hook(check)
+  return preHandler(check)
 }
 
 /**
@@ -236,7 +210,7 @@ export function createAuthenticateSession (check: AuthenticateCheck, sessions: S
     if (revoked === true) refuse(reply)
     return sessions.isLive(sub, sid).then((isLive) => { if (!isLive) refuse(reply) })
   }
-  return hook((request, reply) => {
+  return preHandler((request, reply) => {
     const verified = check(request, reply)
     return verified instanceof Promise ? verified.then((v) => live(request, reply, v)) : live(request, reply, verified)
   })

@@ -7,6 +7,7 @@
  */
 import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import { CsrfRejectedError } from '../errors.js'
+import { preHandler } from '../prehandler.js'
 
 /**
  * The one CSRF check, as a preHandler: 403 AUTH_CSRF_REJECTED when `byCookie` says the request's
@@ -14,9 +15,9 @@ import { CsrfRejectedError } from '../errors.js'
  * handler looks at the credential, so a forged request neither rotates, revokes nor clears a cookie.
  */
 export function csrfGuard (allowedOrigins: readonly string[], byCookie: (request: FastifyRequest) => boolean): preHandlerAsyncHookHandler {
-  return async function csrfGuard (request) {
+  return preHandler((request) => {
     if (byCookie(request) && isCrossSite(request, allowedOrigins)) throw new CsrfRejectedError()
-  }
+  })
 }
 
 export function isCrossSite (request: FastifyRequest, allowedOrigins: readonly string[]): boolean {
