@@ -5,7 +5,7 @@
 import fc from 'fast-check'
 import t from 'tap'
 import { scriptSource, SESSION_RULES } from '../src/redis/scripts.js'
-import { classifySecret, FINGERPRINT_BYTES, olderPosition, type SecretHistory } from '../src/session/retired-secrets.js'
+import { classifySecret, FINGERPRINT_BYTES, olderPosition, VERIFIER_BYTES, type SecretHistory } from '../src/session/retired-secrets.js'
 import { sessionExpiry } from '../src/session/session-ttl.js'
 import { redisForTest } from '../support/redis-harness.js'
 import { connectRedis } from './helpers/redis-clients.js'
@@ -37,16 +37,18 @@ t.test('sessionExpiry: min(lastUsed + idle, created + absolute)', async (t) => {
 
 const hash = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((bytes) => Buffer.from(bytes))
 
-t.test('classifySecret and olderPosition: every class, at and around the grace boundaries', async (t) => {
+t.test('classifySecret and olderPosition: every class, at and around the grace boundaries, verifiers of both layouts', async (t) => {
   const history = fc.record({
     newest: hash,
     previous: fc.option(hash),
     older: fc.array(hash, { maxLength: 8 }),
     rotatedAt: fc.integer({ min: 1, max: 10_000 }),
-    previousRotatedAt: fc.integer({ min: 0, max: 10_000 })
+    previousRotatedAt: fc.integer({ min: 0, max: 10_000 }),
+    // What a record keeps of the newest and the predecessor: a verifier, or (layout 1) the whole hash.
+    kept: fc.constantFrom(VERIFIER_BYTES, 32)
   })
   await fc.assert(fc.asyncProperty(history, fc.nat(12), fc.constantFrom(0, 1, 99, 100, 101), fc.constantFrom(0, 100), hash, async (h, pick, elapsed, graceMs, stranger) => {
-    const secrets: SecretHistory = { newest: h.newest, previous: h.previous, older: Buffer.concat(h.older.map((b) => b.subarray(0, FINGERPRINT_BYTES))), rotatedAt: h.rotatedAt, previousRotatedAt: h.previousRotatedAt }
+    const secrets: SecretHistory = { newest: h.newest.subarray(0, h.kept), previous: h.previous?.subarray(0, h.kept) ?? null, older: Buffer.concat(h.older.map((b) => b.subarray(0, FINGERPRINT_BYTES))), rotatedAt: h.rotatedAt, previousRotatedAt: h.previousRotatedAt }
     // Present the newest, the predecessor, an older one or a stranger.
     const candidates = [h.newest, ...(h.previous === null ? [] : [h.previous]), ...h.older, stranger]
     const presented = candidates[pick % candidates.length]!

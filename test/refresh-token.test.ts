@@ -1,5 +1,6 @@
 import t from 'tap'
-import { formatRefreshToken, hashSecret, MAX_REFRESH_TOKEN_LENGTH, mintSecret, mintSessionId, openSuccessor, parseRefreshToken, sealSuccessor } from '../src/session/refresh-token.js'
+import { createHmac } from 'node:crypto'
+import { formatRefreshToken, hashSecret, MAX_REFRESH_TOKEN_LENGTH, mintSecret, mintSeed, mintSessionId, openSuccessor, parseRefreshToken, successorOf } from '../src/session/refresh-token.js'
 
 t.test('minted secrets carry 256 random bits and session ids 128', async (t) => {
   const secrets = new Set(Array.from({ length: 1000 }, mintSecret))
@@ -45,12 +46,22 @@ t.test('anything malformed parses to null', async (t) => {
 
 t.test('hashing is SHA-256 and the sealed successor opens only with the retired secret', async (t) => {
   const retired = mintSecret()
-  const successor = mintSecret()
+  const seed = mintSeed()
+  const { secret: successor, sealed } = successorOf(retired, seed)
+  t.match(successor, /^[A-Za-z0-9_-]{43}$/, 'a successor is a secret like any other')
   t.equal(hashSecret(retired).length, 32)
   t.not(hashSecret(retired).toString('hex'), hashSecret(successor).toString('hex'))
-  const sealed = sealSuccessor(retired, successor)
-  t.equal(sealed.length, 32)
-  t.equal(sealed.indexOf(Buffer.from(successor, 'base64url')), -1, 'the seal is not the secret')
+  t.equal(sealed.length, 16, 'only the sealed 16-byte seed is kept')
+  t.not(sealed.toString('hex'), seed.toString('hex'), 'the seal is not the seed')
   t.equal(openSuccessor(retired, sealed), successor)
   t.not(openSuccessor(mintSecret(), sealed), successor, 'another secret opens garbage')
+  t.not(successorOf(retired, mintSeed()).secret, successor, 'each seed makes another successor')
+})
+
+t.test('a successor 0.1.0 sealed whole (32 bytes) still opens', async (t) => {
+  const retired = mintSecret()
+  const successor = mintSecret()
+  const pad = createHmac('sha256', retired).update('fastify-refresh-sessions/successor').digest()
+  const sealed = Buffer.from(Buffer.from(successor, 'base64url').map((byte, i) => byte ^ pad[i]!))
+  t.equal(openSuccessor(retired, sealed), successor)
 })

@@ -1,6 +1,7 @@
 /** bench/RESULTS.md: machine, versions, per-scenario tables, same-round ratios, targets, Redis figures, profiles. */
 import type { BenchConfig } from '../run.js'
 import { USER_AGENT, type MemoryPerSession } from '../redis-memory.js'
+import { encodeUserAgent } from '../../src/redis/user-agent.js'
 import type { Environment } from './environment.js'
 import { CONNECTIONS, type LoadResult } from '../../support/load.js'
 import { OURS, type ProfileSummary } from './profile.js'
@@ -242,7 +243,7 @@ function renderFindings (report: Report, targets: TargetCheck[], median: (id: Sc
       line(`- **${t.text}**: ${t.measured}. The P5 process kept ${formatNumber(busy, 2)} cores busy (its JS thread plus argon2, at most ${process.env.BENCH_ARGON2_QUEUE ?? 'the default argon2Queue concurrency of'} verifies at once on libuv's pool of ${process.env.UV_THREADPOOL_SIZE ?? 4} threads) on a machine of ${cores} cores that also runs the load generator and Redis: /me requests wait for a core behind argon2. P1 alone had p99 ${f1(med('P1', (m) => m.p99))} ms.`)
     } else if (t.text.startsWith('Redis memory')) {
       const worst = report.memory.reduce<MemoryPerSession | undefined>((w, m) => w === undefined || m.afterRotation > w.afterRotation ? m : w, undefined)
-      if (worst !== undefined) line(`- **${t.text}**: ${t.measured}. One session's record is ${worst.sample.afterLogin.record} B of msgpack after login and ${worst.sample.afterRotation.record} B after a rotation (the predecessor's hash and the sealed successor are added), ${USER_AGENT.length} B of it the user agent; Redis adds its per-key overhead (MEMORY USAGE ${worst.sample.afterRotation.recordMemory} B for that key, a ${worst.sample.afterRotation.keyName}-byte name included), and with one session per user the index key (${worst.sample.afterRotation.indexMemory} B) is that session's alone.`)
+      if (worst !== undefined) line(`- **${t.text}**: ${t.measured}. One session's record is ${worst.sample.afterLogin.record} B of msgpack after login and ${worst.sample.afterRotation.record} B after ${worst.rotations} rotations (the predecessor's verifier, the sealed successor seed and the older fingerprints are added), the ${USER_AGENT.length}-character user agent kept in ${encodeUserAgent(USER_AGENT).length}; Redis adds its per-key overhead (MEMORY USAGE ${worst.sample.afterRotation.recordMemory} B for that key, a ${worst.sample.afterRotation.keyName}-byte name included), and with one session per user the index key (${worst.sample.afterRotation.indexMemory} B) is that session's alone.`)
     } else {
       line(`- **${t.text}**: ${t.measured}.`)
     }
@@ -377,15 +378,15 @@ function renderMemory (report: Report, line: (text?: string) => void): void {
   if (report.memory.length === 0) return
   line('## Redis memory per session')
   line()
-  line(`\`INFO memory\` \`used_memory\` delta over ${formatNumber(report.memory[0]!.sessions)} sessions created through \`RedisStore\` on a fresh redis-server ${report.memory[0]!.version} (bench/redis-memory.ts), with a ${USER_AGENT.length}-character desktop Chrome user agent and an IPv4 address; then once more after one rotation of every session (the record then also holds the predecessor's hash and the sealed successor). The figure includes the session record, its entry in the user's index and the index key itself, shared by that user's sessions.${report.config.memorySessions < 100_000 ? ` **${formatNumber(report.config.memorySessions)} sessions in this run (quick), not 100 000.**` : ''}`)
+  line(`\`INFO memory\` \`used_memory\` delta over ${formatNumber(report.memory[0]!.sessions)} sessions created through \`RedisStore\` on a fresh redis-server ${report.memory[0]!.version} (bench/redis-memory.ts), with the metadata described there (five real user agents, IPv4 and IPv6, identity data, an authentication record, 1 in 5 sessions DPoP-bound); then after one rotation of every session and after ${report.memory[0]!.rotations} (which fill the remembered fingerprints of older secrets: the largest a record gets), one every 15 minutes of the store's clock. The figure includes the session record, its entry in the user's index and the index key itself, shared by that user's sessions.${report.config.memorySessions < 100_000 ? ` **${formatNumber(report.config.memorySessions)} sessions in this run (quick), not 100 000.**` : ''}`)
   line()
-  line('| sessions per user | bytes per session after login | after one rotation |')
-  line('|---|---|---|')
-  for (const m of report.memory) line(`| ${m.sessionsPerUser} | ${formatNumber(m.afterLogin)} | ${formatNumber(m.afterRotation)} |`)
+  line(`| sessions per user | bytes per session after login | after one rotation | after ${report.memory[0]!.rotations} rotations |`)
+  line('|---|---|---|---|')
+  for (const m of report.memory) line(`| ${m.sessionsPerUser} | ${formatNumber(m.afterLogin)} | ${formatNumber(m.afterOneRotation)} | ${formatNumber(m.afterRotation)} |`)
   line()
   line('Where the bytes go, for one session (`MEMORY USAGE`, which counts the key name, the value and Redis\' own overhead per key; the `used_memory` figures above are larger than the sum, since the expires dictionary and the hash tables\' buckets are not in it):')
   line()
-  line('| sessions per user | key name | record (msgpack) after login → rotation | record key, MEMORY USAGE | its user\'s index key, MEMORY USAGE |')
+  line('| sessions per user | key name | record (msgpack) after login → rotations | record key, MEMORY USAGE | its user\'s index key, MEMORY USAGE |')
   line('|---|---|---|---|---|')
   for (const m of report.memory) {
     const { afterLogin: a, afterRotation: b } = m.sample

@@ -4,7 +4,7 @@
  * and works again by itself when ioredis reconnects.
  */
 import type { Cluster, Redis, Result } from 'ioredis'
-import { FINGERPRINT_BYTES, OLDER_SECRETS_REMEMBERED } from '../session/retired-secrets.js'
+import { FINGERPRINT_BYTES, OLDER_SECRETS_REMEMBERED, verifierOf } from '../session/retired-secrets.js'
 import { INDEX_LINGER_MS, validateLimits } from '../session/session-ttl.js'
 import type { BindInput, BindResult, CreateInput, CreateResult, RevocationWatcher, SetAuthenticationInput, RevokeBySecretInput, RevokeBySecretResult, RotateInput, Session, SessionLimits, SessionStore, StoreRotateResult } from '../session/store.js'
 import { StoreUnavailableError } from '../errors.js'
@@ -12,6 +12,7 @@ import { DEFAULTS } from '../defaults.js'
 import { failFast } from './fail-fast.js'
 import { revocationChannel, sessionKeys, validatePrefix } from './keys.js'
 import { defineScripts, scriptSource } from './scripts.js'
+import { decodeUserAgent, encodeUserAgent } from './user-agent.js'
 import { WriteDeadlines } from './write-deadline.js'
 
 type Arg = string | Buffer | number
@@ -77,9 +78,10 @@ export class RedisStore implements SessionStore {
 
   async create ({ userId, sessionId, secretHash, metadata }: CreateInput): Promise<CreateResult> {
     const keys = sessionKeys(this.#prefix, userId)
-    const { userAgent, ip, clientId, data, authentication, binding } = metadata
+    const { ip, clientId, data, authentication, binding } = metadata
+    const userAgent = encodeUserAgent(metadata.userAgent)
     const [createdAt, expiresAt, ...evicted] = await this.#write(() => this.#redis.refreshSessionsCreate(
-      keys.index, keys.sessionBase + sessionId, keys.sessionBase, this.#now(), this.#deadlines.deadline(), sessionId, secretHash,
+      keys.index, keys.sessionBase + sessionId, keys.sessionBase, this.#now(), this.#deadlines.deadline(), sessionId, verifierOf(secretHash),
       this.limits.idleTtlMs, this.limits.absoluteTtlMs, this.limits.maxSessionsPerUser,
       userAgent, ip, clientId, data, INDEX_LINGER_MS, this.#channel, authentication, binding
     ))
@@ -93,7 +95,7 @@ export class RedisStore implements SessionStore {
     const { userId, sessionId } = input
     const keys = sessionKeys(this.#prefix, userId)
     const reply = await this.#write(() => this.#redis.refreshSessionsRotateBuffer(
-      keys.index, keys.sessionBase + sessionId, keys.revokedMark, this.#now(), this.#deadlines.deadline(), sessionId, input.presentedHash, input.successorHash,
+      keys.index, keys.sessionBase + sessionId, keys.revokedMark, this.#now(), this.#deadlines.deadline(), sessionId, input.presentedHash, verifierOf(input.successorHash),
       input.sealedSuccessor, this.limits.idleTtlMs, this.limits.absoluteTtlMs, this.limits.reuseGraceMs,
       input.clientId, FINGERPRINT_BYTES, OLDER_SECRETS_REMEMBERED, INDEX_LINGER_MS, this.#channel, input.binding
     ))
@@ -211,7 +213,7 @@ export class RedisStore implements SessionStore {
   }
 }
 
-/** [createdAt, lastUsedAt, expiresAt, userAgent, ip, clientId, data, authentication, binding] as Redis returns them. */
+/** [createdAt, lastUsedAt, expiresAt, userAgent (encoded), ip, clientId, data, authentication, binding] as Redis returns them. */
 function toSession (userId: string, id: string, fields: Array<number | string | Buffer>): Session {
   const text = (value: unknown): string | null => {
     const s = value === undefined ? '' : String(value)
@@ -223,7 +225,7 @@ function toSession (userId: string, id: string, fields: Array<number | string | 
     createdAt: Number(fields[0]),
     lastUsedAt: Number(fields[1]),
     expiresAt: Number(fields[2]),
-    userAgent: text(fields[3]),
+    userAgent: text(fields[3] === undefined ? '' : decodeUserAgent(String(fields[3]))),
     ip: text(fields[4]),
     clientId: text(fields[5]),
     data: text(fields[6]),

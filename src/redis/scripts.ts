@@ -1,8 +1,8 @@
 /**
  * Loads the Lua scripts once per client with ioredis `defineCommand` (EVALSHA, EVAL on
  * NOSCRIPT). A script is `lua/<name>-<numKeys>.lua`; every script gets `lua/clock.lua` (time and
- * write deadlines) in front of it, session scripts `lua/session-rules.lua` too, so the rules they
- * share are written once.
+ * write deadlines) in front of it, session scripts `lua/session-rules.lua` and `lua/record.lua`
+ * (the record layouts) too, so the rules they share are written once.
  */
 import { readFileSync } from 'node:fs'
 import type { Cluster, Redis } from 'ioredis'
@@ -12,6 +12,7 @@ const read = (file: string): string => readFileSync(new URL(`./lua/${file}`, imp
 /** The rules the session scripts share; exported for the test that proves they agree with their TypeScript home. */
 export const SESSION_RULES = read('session-rules.lua')
 const CLOCK = read('clock.lua')
+const RECORD = read('record.lua')
 
 export interface ScriptSource {
   lua: string
@@ -22,7 +23,7 @@ export function scriptSource (file: string, options: { sessionRules?: boolean } 
   const numberOfKeys = /-(\d+)\.lua$/.exec(file)
   if (numberOfKeys === null) throw new Error(`script file ${file} does not name its number of keys`)
   const body = read(file)
-  const preludes = options.sessionRules === true ? [CLOCK, SESSION_RULES] : [CLOCK]
+  const preludes = options.sessionRules === true ? [CLOCK, SESSION_RULES, RECORD] : [CLOCK]
   return { lua: [...preludes, body].join('\n'), numberOfKeys: Number(numberOfKeys[1]) }
 }
 

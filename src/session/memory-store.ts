@@ -8,7 +8,7 @@
  * Memory stays bounded: expired sessions are dropped when touched and by a periodic unref'd sweep,
  * as Redis drops expired keys.
  */
-import { classifySecret, retire, type SecretHistory } from './retired-secrets.js'
+import { classifySecret, retire, verifierOf, type SecretHistory } from './retired-secrets.js'
 import { INDEX_LINGER_MS, isExpired, sessionExpiry, validateLimits } from './session-ttl.js'
 import type { BindInput, BindResult, CreateInput, CreateResult, RevocationWatcher, SetAuthenticationInput, RevokeBySecretInput, RevokeBySecretResult, RotateInput, Session, SessionLimits, SessionStore, StoredMetadata, StoreRotateResult } from './store.js'
 
@@ -68,7 +68,7 @@ export class MemoryStore implements SessionStore {
       }
       this.#announce(evicted)
     }
-    const record: SessionRecord = { newest: secretHash, previous: null, older: Buffer.alloc(0), rotatedAt: 0, previousRotatedAt: 0, createdAt: now, sealedSuccessor: null, metadata: { ...metadata } }
+    const record: SessionRecord = { newest: verifierOf(secretHash), previous: null, older: Buffer.alloc(0), rotatedAt: 0, previousRotatedAt: 0, createdAt: now, sealedSuccessor: null, metadata: { ...metadata } }
     const expiresAt = sessionExpiry(this.limits, now, now)
     user.records.set(sessionId, { record, expiresAt })
     user.index.set(sessionId, expiresAt)

@@ -13,6 +13,8 @@ import { sha256 } from '../sha256.js'
 
 const SESSION_ID_BYTES = 16
 const SECRET_BYTES = 32
+/** Fresh random bytes in each successor secret; what the store keeps (sealed) for grace replies. */
+export const SEED_BYTES = 16
 /** Longest user id accepted, in UTF-8 bytes; longer ids are a misuse, not a user. */
 export const MAX_USER_ID_BYTES = 256
 
@@ -52,14 +54,19 @@ const POOL_SIZE = 4096
 const pool = Buffer.alloc(POOL_SIZE)
 let poolOffset = POOL_SIZE
 
-function randomBase64url (length: number): string {
+function takeFromPool (length: number): number {
   if (poolOffset + length > POOL_SIZE) {
     randomFillSync(pool)
     poolOffset = 0
   }
-  const value = pool.toString('base64url', poolOffset, poolOffset + length)
+  const offset = poolOffset
   poolOffset += length
-  return value
+  return offset
+}
+
+function randomBase64url (length: number): string {
+  const offset = takeFromPool(length)
+  return pool.toString('base64url', offset, offset + length)
 }
 
 export function mintSessionId (): string {
@@ -68,6 +75,12 @@ export function mintSessionId (): string {
 
 export function mintSecret (): string {
   return randomBase64url(SECRET_BYTES)
+}
+
+/** The fresh randomness of a successor secret (see successorOf). */
+export function mintSeed (): Buffer {
+  const offset = takeFromPool(SEED_BYTES)
+  return Buffer.from(pool.subarray(offset, offset + SEED_BYTES))
 }
 
 /** True for a user id the store accepts: a non-empty string of at most MAX_USER_ID_BYTES. */
@@ -120,17 +133,28 @@ export function hashSecret (secret: string): Buffer {
 }
 
 /**
- * The newest secret, sealed so that only a holder of the secret it replaced can open it: the
- * store keeps this to answer a grace-window replay with the same newest token, and a dump of the
- * store alone cannot refresh. Each secret seals exactly one successor (a secret rotates once), so
- * an HMAC-derived one-time pad is enough.
+ * A rotation's successor secret and what the store keeps of it for grace replies. The successor
+ * is HMAC-SHA-256, keyed by the presented secret, over a fresh 16-byte seed: 128 bits that no
+ * holder of the presented secret can predict, on top of the 256 of the secret itself. The store
+ * keeps only the seed, sealed so that only a holder of the presented secret can open it (XOR with
+ * an HMAC-derived pad: each secret seals exactly one seed, since a secret rotates once), so that
+ * a dump of the store alone cannot refresh; 16 bytes at rest rather than a whole sealed secret.
  */
-export function sealSuccessor (presentedSecret: string, successorSecret: string): Buffer {
-  return xor(Buffer.from(successorSecret, 'base64url'), successorPad(presentedSecret))
+export function successorOf (presentedSecret: string, seed: Buffer): { secret: string, sealed: Buffer } {
+  return { secret: successorFromSeed(presentedSecret, seed), sealed: xor(seed, successorPad(presentedSecret)) }
 }
 
+/**
+ * The successor a sealed seed stands for (grace replies). A 32-byte seal is 0.1.0's: the whole
+ * successor secret, sealed the same way, which sessions it rotated keep until their next rotation.
+ */
 export function openSuccessor (presentedSecret: string, sealed: Buffer): string {
-  return xor(sealed, successorPad(presentedSecret)).toString('base64url')
+  const opened = xor(sealed, successorPad(presentedSecret))
+  return sealed.length === SECRET_BYTES ? opened.toString('base64url') : successorFromSeed(presentedSecret, opened)
+}
+
+function successorFromSeed (presentedSecret: string, seed: Buffer): string {
+  return createHmac('sha256', presentedSecret).update('fastify-refresh-sessions/successor-secret').update(seed).digest('base64url')
 }
 
 function successorPad (secret: string): Buffer {

@@ -6,7 +6,7 @@
  * The one-round-trip refresh stays one round trip: rotate mints the successor before it asks the
  * store, which keeps it only if the presented secret was the newest.
  */
-import { formatRefreshToken, hashSecret, isValidSessionId, isValidUserId, MAX_USER_ID_BYTES, mintSecret, mintSessionId, openSuccessor, ParsedRefreshToken, parseRefreshToken, sealSuccessor } from './refresh-token.js'
+import { formatRefreshToken, hashSecret, isValidSessionId, isValidUserId, MAX_USER_ID_BYTES, mintSecret, mintSeed, mintSessionId, openSuccessor, ParsedRefreshToken, parseRefreshToken, SEED_BYTES, successorOf } from './refresh-token.js'
 import type { BindResult, ReuseKind, RevocationWatcher, Session, SessionLimits, SessionStore, StoredMetadata } from './store.js'
 import { formatBinding, type Binding } from './binding.js'
 
@@ -81,20 +81,28 @@ function newestFirst (a: Session, b: Session): number {
   return b.createdAt - a.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 }
 
-export interface SessionCoreOptions {
-  /** For tests only: where session ids and secrets come from (default: the CSPRNG). */
-  mint?: { sessionId: () => string, secret: () => string }
+interface Mint {
+  sessionId: () => string
+  secret: () => string
+  /** A successor's fresh bytes (SEED_BYTES); without it, the first bytes of a minted secret. */
+  seed?: () => Buffer
 }
 
-const CSPRNG = { sessionId: mintSessionId, secret: mintSecret }
+export interface SessionCoreOptions {
+  /** For tests only: where session ids, secrets and successor seeds come from (default: the CSPRNG). */
+  mint?: Mint
+}
+
+const CSPRNG: Required<Mint> = { sessionId: mintSessionId, secret: mintSecret, seed: mintSeed }
 
 export class SessionCore {
   readonly store: SessionStore
-  readonly #mint: { sessionId: () => string, secret: () => string }
+  readonly #mint: Required<Mint>
 
   constructor (store: SessionStore, options: SessionCoreOptions = {}) {
     this.store = store
-    this.#mint = options.mint ?? CSPRNG
+    const mint = options.mint ?? CSPRNG
+    this.#mint = { ...mint, seed: mint.seed ?? (() => Buffer.from(mint.secret(), 'base64url').subarray(0, SEED_BYTES)) }
   }
 
   get limits (): SessionLimits {
@@ -130,13 +138,13 @@ export class SessionCore {
     const parts = token instanceof ParsedRefreshToken ? token : parseRefreshToken(token)
     if (parts === null) return { outcome: 'invalid' }
     const { userId, sessionId, secret } = parts
-    const successor = this.#mint.secret()
+    const { secret: successor, sealed } = successorOf(secret, this.#mint.seed())
     const result = await this.store.rotate({
       userId,
       sessionId,
       presentedHash: hashSecret(secret),
       successorHash: hashSecret(successor),
-      sealedSuccessor: sealSuccessor(secret, successor),
+      sealedSuccessor: sealed,
       clientId: clip(context.clientId, MAX_CLIENT_ID_LENGTH),
       binding: context.binding == null ? '' : formatBinding(context.binding)
     })

@@ -64,7 +64,7 @@ export interface RotateInput {
   presentedHash: Buffer
   /** SHA-256 of the successor secret, kept only when the presented secret is the newest. */
   successorHash: Buffer
-  /** The successor secret sealed under the presented one: returned by later grace replies. */
+  /** What the core needs to rebuild the successor from the presented secret (sealed, opaque to the store): returned by later grace replies. */
   sealedSuccessor: Buffer
   /** Must equal the session's clientId ('' = none), or the outcome is `invalid`. */
   clientId: string

@@ -2,9 +2,9 @@
 KEYS[1] the user's session index (sorted set: session id -> expiresAt ms)
 KEYS[2] the new session's record      KEYS[3] the user's session key base (KEYS[3] .. id = a record)
 ARGV[1] now ms ('' = Redis TIME)      ARGV[2] deadline ms ('' = none)
-ARGV[3] session id        ARGV[4] SHA-256 of the secret
+ARGV[3] session id        ARGV[4] verifier of the secret (its SHA-256's first 16 bytes)
 ARGV[5] idle ttl ms      ARGV[6] absolute ttl ms     ARGV[7] max sessions per user
-ARGV[8] user agent       ARGV[9] ip                  ARGV[10] client id       ARGV[11] opaque data
+ARGV[8] user agent (as ../user-agent.ts encodes it)   ARGV[9] ip                  ARGV[10] client id       ARGV[11] opaque data
 ARGV[12] how long the index outlives its newest session, ms
 ARGV[13] revocation channel: evicted session ids are published there ('' = do not publish)
 ARGV[14] authentication ('' = none)   ARGV[15] binding ('' = none)
@@ -28,7 +28,7 @@ if overflow > 0 then
 end
 
 local expiresAt = sessionExpiry(now, now, tonumber(ARGV[5]), tonumber(ARGV[6]))
-redis.call('SET', KEYS[2], cmsgpack.pack({ ARGV[4], now, 0, '', '', '', ARGV[8], ARGV[9], ARGV[10], ARGV[11], 0, ARGV[14], ARGV[15] }), 'PXAT', expiresAt)
+redis.call('SET', KEYS[2], packRecord(ARGV[4], now, 0, '', '', '', ARGV[8], ARGV[9], ARGV[10], ARGV[11], 0, ARGV[14], ARGV[15]), 'PXAT', expiresAt)
 redis.call('ZADD', index, expiresAt, sid)
 local last = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
 redis.call('PEXPIREAT', index, tonumber(last[2]) + tonumber(ARGV[12]))

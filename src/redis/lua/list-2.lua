@@ -10,11 +10,12 @@ local reply = {}
 for _, sid in ipairs(redis.call('ZRANGE', index, 0, -1)) do
   local packed = redis.call('GET', base .. sid)
   if packed then
-    local _, createdAt, lastUsed, _, _, _, ua, ip, cid, data, _, auth, binding = unpack(cmsgpack.unpack(packed))
+    -- The fingerprint width does not matter here: older is not read.
+    local _, createdAt, lastUsed, _, _, _, ua, ip, cid, data, _, auth, binding = readRecord(packed, LAYOUT1_FINGERPRINT_BYTES)
     if lastUsed == 0 then lastUsed = createdAt end
     local expiresAt = sessionExpiry(createdAt, lastUsed, tonumber(ARGV[2]), tonumber(ARGV[3]))
     if expiresAt > now then
-      for _, v in ipairs({ sid, createdAt, lastUsed, expiresAt, ua, ip, cid, data, auth or '', binding or '' }) do table.insert(reply, v) end
+      for _, v in ipairs({ sid, createdAt, lastUsed, expiresAt, ua, ip, cid, data, auth, binding }) do table.insert(reply, v) end
     end
   else
     redis.call('ZREM', index, sid)

@@ -15,9 +15,10 @@ if not packed or not isLiveKey(KEYS[2], now) then
   redis.call('ZREM', KEYS[1], ARGV[3])
   return 0
 end
-local h, _, rotatedAt, p, _, older, _, _, _, _, previousRotatedAt = unpack(cmsgpack.unpack(packed))
+local fpBytes = tonumber(ARGV[5])
+local h, _, rotatedAt, p, _, older, _, _, _, _, previousRotatedAt = readRecord(packed, fpBytes)
 -- Any class but unknown is a secret of this session; the grace window does not matter here.
-if classifySecret(h, p, older, rotatedAt, previousRotatedAt or 0, ARGV[4], now, 0, tonumber(ARGV[5])) == 'unknown' then return -1 end
+if classifySecret(h, p, older, rotatedAt, previousRotatedAt, ARGV[4], now, 0, fpBytes) == 'unknown' then return -1 end
 redis.call('DEL', KEYS[2])
 redis.call('ZREM', KEYS[1], ARGV[3])
 announce(ARGV[6], now, ARGV[3])

@@ -5,9 +5,9 @@ KEYS[1] the user's session index      KEYS[2] the session record
 KEYS[3] the user's revoke-all mark (see revoke-all-3.lua)
 ARGV[1] now ms ('' = Redis TIME)      ARGV[2] deadline ms ('' = none)
 ARGV[3] session id
-ARGV[4] SHA-256 of the presented secret
-ARGV[5] SHA-256 of the successor secret (kept only when rotating)
-ARGV[6] successor secret sealed under the presented one
+ARGV[4] SHA-256 of the presented secret (whole: a layout 1 record keeps whole hashes)
+ARGV[5] verifier of the successor secret (kept only when rotating)
+ARGV[6] the successor's seed sealed under the presented secret
 ARGV[7] idle ttl ms   ARGV[8] absolute ttl ms   ARGV[9] reuse grace ms
 ARGV[10] client id of the request ('' = none)
 ARGV[11] fingerprint bytes   ARGV[12] older fingerprints kept
@@ -30,9 +30,7 @@ local packed = redis.call('GET', key)
 local h, createdAt, rotatedAt, p, sealed, older, ua, ip, cid, data, previousRotatedAt, auth, binding
 local expiresAt = 0
 if packed then
-  h, createdAt, rotatedAt, p, sealed, older, ua, ip, cid, data, previousRotatedAt, auth, binding = unpack(cmsgpack.unpack(packed))
-  -- Records written before these fields existed have none.
-  previousRotatedAt, auth, binding = previousRotatedAt or 0, auth or '', binding or ''
+  h, createdAt, rotatedAt, p, sealed, older, ua, ip, cid, data, previousRotatedAt, auth, binding = readRecord(packed, fpBytes)
   local lastUsed = rotatedAt
   if lastUsed == 0 then lastUsed = createdAt end
   expiresAt = sessionExpiry(createdAt, lastUsed, idle, absolute)
@@ -62,7 +60,8 @@ end
 
 local class = classifySecret(h, p, older, rotatedAt, previousRotatedAt, presented, now, grace, fpBytes)
 if class == 'newest' then
-  -- The predecessor joins the older fingerprints; when it was retired is kept for 'stale'.
+  -- The predecessor joins the older fingerprints; when it was retired is kept for 'stale'. The
+  -- presented secret becomes the predecessor, kept as a verifier as long as the successor's.
   if p ~= '' then
     older = string.sub(string.sub(p, 1, fpBytes) .. older, 1, fpBytes * tonumber(ARGV[12]))
     previousRotatedAt = rotatedAt
@@ -71,12 +70,13 @@ if class == 'newest' then
   if binding == '' and ARGV[15] ~= '' then boundNow = 1 end
   binding = ARGV[15]
   local newExpiresAt = sessionExpiry(createdAt, now, idle, absolute)
-  redis.call('SET', key, cmsgpack.pack({ ARGV[5], createdAt, now, presented, ARGV[6], older, ua, ip, cid, data, previousRotatedAt, auth, binding }), 'PXAT', newExpiresAt)
-  redis.call('ZADD', index, newExpiresAt, sid)
+  redis.call('SET', key, packRecord(ARGV[5], createdAt, now, string.sub(presented, 1, #ARGV[5]), ARGV[6], older, ua, ip, cid, data, previousRotatedAt, auth, binding), 'PXAT', newExpiresAt)
   -- The index lives as long as its latest session (+ linger). GT only ever extends it (Redis 7+);
-  -- it treats a key without TTL as infinite, so such a key (re-created by ZADD) gets one plainly.
+  -- it treats a key without TTL as infinite, so a key ZADD (re)created, which it says by adding
+  -- the member, gets one plainly. An index that already had the member has its TTL.
+  local added = redis.call('ZADD', index, newExpiresAt, sid)
   local indexExpiresAt = newExpiresAt + tonumber(ARGV[13])
-  if redis.call('PEXPIREAT', index, indexExpiresAt, 'GT') == 0 and redis.call('PTTL', index) == -1 then
+  if redis.call('PEXPIREAT', index, indexExpiresAt, 'GT') == 0 and added == 1 and redis.call('PTTL', index) == -1 then
     redis.call('PEXPIREAT', index, indexExpiresAt)
   end
   return { 'rotated', createdAt, now, newExpiresAt, ua, ip, cid, data, auth, binding, boundNow }

@@ -37,10 +37,16 @@ local function olderPosition (older, fingerprint, fpBytes)
   return -1
 end
 
+-- A stored verifier (a SHA-256 prefix: 16 bytes, or the whole 32 in a layout 1 record) matches
+-- the presented SHA-256 that starts with it.
+local function verifies (stored, presented)
+  return string.sub(presented, 1, #stored) == stored
+end
+
 -- newest | grace | reused-predecessor | stale | reused-older | unknown
 local function classifySecret (newest, previous, older, rotatedAt, previousRotatedAt, presented, now, grace, fpBytes)
-  if presented == newest then return 'newest' end
-  if previous ~= '' and presented == previous then
+  if verifies(newest, presented) then return 'newest' end
+  if previous ~= '' and verifies(previous, presented) then
     if now - rotatedAt <= grace then return 'grace' end
     return 'reused-predecessor'
   end
