@@ -91,7 +91,8 @@ export async function measureMemoryPerSession (sessionsPerUser: number, sessions
         bindings.push(binding)
         return store.create(`user-${Math.floor(n / sessionsPerUser)}`, {
           userAgent: SAMPLE_USER_AGENTS[n % SAMPLE_USER_AGENTS.length],
-          ip: SAMPLE_IPS[n % SAMPLE_IPS.length],
+          // Shifted by one, so that the IPv6 session is not also the DPoP-bound one.
+          ip: SAMPLE_IPS[(n + 1) % SAMPLE_IPS.length],
           data: SAMPLE_DATA,
           authentication: `${Math.floor((now - 3_600_000 + n) / 1000).toString(36)} pwd`,
           binding

@@ -21,7 +21,7 @@ type Probe = (...args: Array<string | number | Buffer>) => Promise<unknown>
 const probe = redis as unknown as { probeExpiry: Probe, probeClassify: Probe, probeOlder: Probe }
 
 t.test('every session script runs the rules file', async (t) => {
-  for (const file of ['create-3.lua', 'rotate-3.lua', 'revoke-by-secret-2.lua', 'revoke-2.lua', 'revoke-all-3.lua', 'list-2.lua', 'is-live-1.lua', 'bind-2.lua', 'set-authentication-2.lua']) {
+  for (const file of ['create-3.lua', 'rotate-3.lua', 'revoke-by-secret-2.lua', 'revoke-2.lua', 'revoke-all-3.lua', 'list-2.lua', 'is-live-2.lua', 'bind-3.lua', 'set-authentication-3.lua']) {
     t.ok(scriptSource(file, { sessionRules: true }).lua.includes(SESSION_RULES), file)
   }
 })

@@ -2,7 +2,9 @@
  * The Redis key layout, every key of the plugin in one place. Slot strategy: the keys one script
  * touches share one `{hash tag}`, so each script runs on one Cluster slot:
  *
- *   <prefix>{<b64url userId>}:sessions        sorted set: session id -> expiresAt (ms)
+ *   <prefix>{<b64url userId>}:sessions        sorted set: session id -> expiresAt (ms); or, for a
+ *                                             user with one session, a string: that session's
+ *                                             record, id and expiry (the solo record, lua/record.lua)
  *   <prefix>{<b64url userId>}:s:<sessionId>   string: the session record (see lua/README.md)
  *   <prefix>{<b64url userId>}:revoked         string: `<ms>:<kept session id>` of the last revoke-all
  *   <prefix>revoked                           pub/sub channel: revoked session ids

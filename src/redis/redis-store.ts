@@ -24,10 +24,10 @@ declare module 'ioredis' {
     refreshSessionsRevokeBySecret (index: string, session: string, ...args: Arg[]): Result<number | 'late', Context>
     refreshSessionsRevoke (index: string, session: string, now: string, deadline: string, sessionId: string, channel: string): Result<number | 'late', Context>
     refreshSessionsRevokeAll (index: string, sessionBase: string, revokedMark: string, now: string, deadline: string, except: string, channel: string, absoluteTtlMs: number): Result<number | 'late', Context>
-    refreshSessionsBind (session: string, revokedMark: string, now: string, deadline: string, sessionId: string, binding: string): Result<BindResult | 'late', Context>
-    refreshSessionsSetAuthentication (session: string, revokedMark: string, now: string, deadline: string, sessionId: string, authentication: string): Result<number | 'late', Context>
+    refreshSessionsBind (index: string, session: string, revokedMark: string, now: string, deadline: string, sessionId: string, binding: string): Result<BindResult | 'late', Context>
+    refreshSessionsSetAuthentication (index: string, session: string, revokedMark: string, now: string, deadline: string, sessionId: string, authentication: string): Result<number | 'late', Context>
     refreshSessionsList (index: string, sessionBase: string, now: string, idleTtlMs: number, absoluteTtlMs: number): Result<Array<number | string>, Context>
-    refreshSessionsIsLive (session: string, now: string): Result<number, Context>
+    refreshSessionsIsLive (index: string, session: string, now: string, sessionId: string): Result<number, Context>
   }
 }
 
@@ -37,10 +37,10 @@ const SCRIPTS = {
   refreshSessionsRevokeBySecret: scriptSource('revoke-by-secret-2.lua', { sessionRules: true }),
   refreshSessionsRevoke: scriptSource('revoke-2.lua', { sessionRules: true }),
   refreshSessionsRevokeAll: scriptSource('revoke-all-3.lua', { sessionRules: true }),
-  refreshSessionsBind: scriptSource('bind-2.lua', { sessionRules: true }),
-  refreshSessionsSetAuthentication: scriptSource('set-authentication-2.lua', { sessionRules: true }),
+  refreshSessionsBind: scriptSource('bind-3.lua', { sessionRules: true }),
+  refreshSessionsSetAuthentication: scriptSource('set-authentication-3.lua', { sessionRules: true }),
   refreshSessionsList: scriptSource('list-2.lua', { sessionRules: true }),
-  refreshSessionsIsLive: scriptSource('is-live-1.lua', { sessionRules: true })
+  refreshSessionsIsLive: scriptSource('is-live-2.lua', { sessionRules: true })
 }
 
 export interface RedisStoreOptions extends SessionLimits {
@@ -137,12 +137,12 @@ export class RedisStore implements SessionStore {
 
   async bind ({ userId, sessionId, binding }: BindInput): Promise<BindResult> {
     const keys = sessionKeys(this.#prefix, userId)
-    return await this.#write(() => this.#redis.refreshSessionsBind(keys.sessionBase + sessionId, keys.revokedMark, this.#now(), this.#deadlines.deadline(), sessionId, binding))
+    return await this.#write(() => this.#redis.refreshSessionsBind(keys.index, keys.sessionBase + sessionId, keys.revokedMark, this.#now(), this.#deadlines.deadline(), sessionId, binding))
   }
 
   async setAuthentication ({ userId, sessionId, authentication }: SetAuthenticationInput): Promise<boolean> {
     const keys = sessionKeys(this.#prefix, userId)
-    return await this.#write(() => this.#redis.refreshSessionsSetAuthentication(keys.sessionBase + sessionId, keys.revokedMark, this.#now(), this.#deadlines.deadline(), sessionId, authentication)) === 1
+    return await this.#write(() => this.#redis.refreshSessionsSetAuthentication(keys.index, keys.sessionBase + sessionId, keys.revokedMark, this.#now(), this.#deadlines.deadline(), sessionId, authentication)) === 1
   }
 
   async list (userId: string): Promise<Session[]> {
@@ -155,7 +155,7 @@ export class RedisStore implements SessionStore {
 
   async isLive (userId: string, sessionId: string): Promise<boolean> {
     const keys = sessionKeys(this.#prefix, userId)
-    return await this.#call(() => this.#redis.refreshSessionsIsLive(keys.sessionBase + sessionId, this.#now())) === 1
+    return await this.#call(() => this.#redis.refreshSessionsIsLive(keys.index, keys.sessionBase + sessionId, this.#now(), sessionId)) === 1
   }
 
   /**

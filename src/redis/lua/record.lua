@@ -9,9 +9,10 @@ fails to match its secrets (401, the session intact) instead of taking it for en
 local LAYOUT1_HASH_BYTES, LAYOUT1_FINGERPRINT_BYTES = 32, 8
 
 -- h, createdAt, rotatedAt, p, sealed, older, ua, ip, cid, data, previousRotatedAt, auth, binding
--- with times absolute (rotatedAt, previousRotatedAt: 0 = none) and older in fpBytes-wide fingerprints.
+-- with times absolute (rotatedAt, previousRotatedAt: 0 = none) and older in fpBytes-wide
+-- fingerprints; then, for a solo record (see soloValue), its session id and expiry.
 local function readRecord (packed, fpBytes)
-  local h, createdAt, rotatedAt, p, sealed, older, ua, ip, cid, data, previous, auth, binding = unpack(cmsgpack.unpack(packed))
+  local h, createdAt, rotatedAt, p, sealed, older, ua, ip, cid, data, previous, auth, binding, sid, expiresAt = unpack(cmsgpack.unpack(packed))
   if #h == LAYOUT1_HASH_BYTES then
     -- A fingerprint is a SHA-256 prefix: a shorter one is the start of the longer.
     if older ~= '' and fpBytes ~= LAYOUT1_FINGERPRINT_BYTES then
@@ -24,12 +25,77 @@ local function readRecord (packed, fpBytes)
   -- The previous rotation time goes with the older fingerprints.
   local previousRotatedAt = 0
   if older ~= '' then previousRotatedAt = rotatedAt - previous end
-  return h, createdAt, rotatedAt, p, sealed, older, ua, ip, cid, data, previousRotatedAt, auth, binding
+  return h, createdAt, rotatedAt, p, sealed, older, ua, ip, cid, data, previousRotatedAt, auth, binding, sid, expiresAt
 end
 
--- Layout 2 of the fields readRecord returns; h and p must be verifiers (16 bytes) or ''.
-local function packRecord (h, createdAt, rotatedAt, p, sealed, older, ua, ip, cid, data, previousRotatedAt, auth, binding)
+-- Layout 2 of the fields readRecord returns; h and p must be verifiers (16 bytes) or ''. With sid
+-- and expiresAt: a solo record.
+local function packRecord (h, createdAt, rotatedAt, p, sealed, older, ua, ip, cid, data, previousRotatedAt, auth, binding, sid, expiresAt)
   local sincePrevious = 0
   if older ~= '' then sincePrevious = rotatedAt - previousRotatedAt end
-  return cmsgpack.pack({ h, createdAt, rotatedAt, p, sealed, older, ua, ip, cid, data, sincePrevious, auth, binding })
+  return cmsgpack.pack({ h, createdAt, rotatedAt, p, sealed, older, ua, ip, cid, data, sincePrevious, auth, binding, sid, expiresAt })
+end
+
+--[[ A user with one session keeps it in the index key itself, a string instead of a sorted set:
+the solo record, the record with two more fields, 14 its session id and 15 its expiry (what the
+index entry would say; the key's own PXAT adds the index's linger, so that a refresh after the
+end is still told `expired`). It saves the user a whole key (~150 B). A second session moves it
+to its own record key and makes the index a sorted set again (create-3.lua). ]]
+local SOLO_SID, SOLO_EXPIRES_AT = 14, 15
+
+-- The index key's value when it holds the user's only session; nil when it is a sorted set or absent.
+local function soloValue (index)
+  local value = redis.pcall('GET', index)
+  if type(value) == 'string' then return value end
+  return nil
+end
+
+-- The solo record's session id and expiry.
+local function soloEntry (value)
+  local record = cmsgpack.unpack(value)
+  return record[SOLO_SID], record[SOLO_EXPIRES_AT]
+end
+
+-- Make a solo index a sorted set again: its session, if it still lives, moves to its own record
+-- key (base .. id) and becomes the index's one entry; the index keeps its TTL. Returns the moved
+-- session id, or nil (the index held no session, or one that has ended: it is gone).
+local function unsolo (index, base, now)
+  local value = soloValue(index)
+  if not value then return nil end
+  local record = cmsgpack.unpack(value)
+  local sid, expiresAt = record[SOLO_SID], record[SOLO_EXPIRES_AT]
+  local indexExpiresAt = redis.call('PEXPIRETIME', index)
+  redis.call('DEL', index)
+  if expiresAt <= now then return nil end
+  record[SOLO_SID], record[SOLO_EXPIRES_AT] = nil, nil
+  redis.call('SET', base .. sid, cmsgpack.pack(record), 'PXAT', expiresAt)
+  redis.call('ZADD', index, expiresAt, sid)
+  redis.call('PEXPIREAT', index, indexExpiresAt)
+  return sid
+end
+
+-- Delete a session: the solo record (the index key), or its record key and index entry (pcall:
+-- once an index was lost, the index key may hold another session, solo).
+local function removeSession (solo, index, key, sid)
+  if solo then
+    redis.call('DEL', index)
+  else
+    redis.call('DEL', key)
+    redis.pcall('ZREM', index, sid)
+  end
+end
+
+-- A session's record as a table (positions as in README.md) and the key it is kept at, while it
+-- is live (by its key's TTL, or a solo record's expiry); nil when there is none.
+local function liveRecord (index, key, sid, now)
+  local packed = redis.call('GET', key)
+  if packed then
+    if not isLiveKey(key, now) then return nil end
+    return cmsgpack.unpack(packed), key
+  end
+  local solo = soloValue(index)
+  if not solo then return nil end
+  local record = cmsgpack.unpack(solo)
+  if record[SOLO_SID] ~= sid or record[SOLO_EXPIRES_AT] <= now then return nil end
+  return record, index
 end

@@ -1,7 +1,7 @@
 --[[ Refresh: rotation, grace replay, reuse detection and the TTL update in one script, so that
 a refresh is one round trip and no interleaving of refresh, logout and revoke can leave a token
 that works after a revoke has answered.
-KEYS[1] the user's session index      KEYS[2] the session record
+KEYS[1] the user's session index (or their only session: see record.lua)      KEYS[2] the session record
 KEYS[3] the user's revoke-all mark (see revoke-all-3.lua)
 ARGV[1] now ms ('' = Redis TIME)      ARGV[2] deadline ms ('' = none)
 ARGV[3] session id
@@ -27,20 +27,36 @@ local index, key, sid, presented = KEYS[1], KEYS[2], ARGV[3], ARGV[4]
 local idle, absolute, grace, fpBytes = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[11])
 
 local packed = redis.call('GET', key)
-local h, createdAt, rotatedAt, p, sealed, older, ua, ip, cid, data, previousRotatedAt, auth, binding
+-- Not at a key of its own: the index key may hold the user's only session (see record.lua).
+local solo = false
+if not packed then
+  packed = soloValue(index)
+  solo = packed ~= nil
+end
+local h, createdAt, rotatedAt, p, sealed, older, ua, ip, cid, data, previousRotatedAt, auth, binding, soloSid, soloExpiresAt
 local expiresAt = 0
 if packed then
-  h, createdAt, rotatedAt, p, sealed, older, ua, ip, cid, data, previousRotatedAt, auth, binding = readRecord(packed, fpBytes)
+  h, createdAt, rotatedAt, p, sealed, older, ua, ip, cid, data, previousRotatedAt, auth, binding, soloSid, soloExpiresAt = readRecord(packed, fpBytes)
+  -- Another session is the user's only one: this one has no record and no index entry.
+  if solo and soloSid ~= sid then return { 'missing' } end
   local lastUsed = rotatedAt
   if lastUsed == 0 then lastUsed = createdAt end
   expiresAt = sessionExpiry(createdAt, lastUsed, idle, absolute)
   if isRevokedByMark(KEYS[3], createdAt, sid) then expiresAt = 0 end
 end
+if solo and expiresAt <= now then
+  -- At its end: its expiry, while the key lives, tells expired from missing, as an index entry does.
+  local ended = soloExpiresAt <= now and isLiveKey(index, now)
+  redis.call('DEL', index)
+  if ended then return { 'expired' } end
+  return { 'missing' }
+end
 if not packed or expiresAt <= now then
   -- Gone or at its end: the index entry, while the index lives, tells expired from missing.
   if packed then redis.call('DEL', key) end
-  local score = redis.call('ZSCORE', index, sid)
-  if not score then return { 'missing' } end
+  -- (pcall: after an index was lost, the index key may hold another session, solo.)
+  local score = redis.pcall('ZSCORE', index, sid)
+  if type(score) ~= 'string' then return { 'missing' } end
   -- Asked before ZREM, which deletes an index it leaves empty.
   local ended = tonumber(score) <= now and isLiveKey(index, now)
   redis.call('ZREM', index, sid)
@@ -52,8 +68,7 @@ if cid ~= ARGV[10] then return { 'invalid' } end
 if binding ~= '' and binding ~= ARGV[15] then return { 'unbound' } end
 
 local function revokeAsReused (kind)
-  redis.call('DEL', key)
-  redis.call('ZREM', index, sid)
+  removeSession(solo, index, key, sid)
   announce(ARGV[14], now, sid)
   return { 'reused', kind }
 end
@@ -70,14 +85,24 @@ if class == 'newest' then
   if binding == '' and ARGV[15] ~= '' then boundNow = 1 end
   binding = ARGV[15]
   local newExpiresAt = sessionExpiry(createdAt, now, idle, absolute)
-  redis.call('SET', key, packRecord(ARGV[5], createdAt, now, string.sub(presented, 1, #ARGV[5]), ARGV[6], older, ua, ip, cid, data, previousRotatedAt, auth, binding), 'PXAT', newExpiresAt)
-  -- The index lives as long as its latest session (+ linger). GT only ever extends it (Redis 7+);
-  -- it treats a key without TTL as infinite, so a key ZADD (re)created, which it says by adding
-  -- the member, gets one plainly. An index that already had the member has its TTL.
-  local added = redis.call('ZADD', index, newExpiresAt, sid)
-  local indexExpiresAt = newExpiresAt + tonumber(ARGV[13])
-  if redis.call('PEXPIREAT', index, indexExpiresAt, 'GT') == 0 and added == 1 and redis.call('PTTL', index) == -1 then
-    redis.call('PEXPIREAT', index, indexExpiresAt)
+  local successor, predecessor, linger = ARGV[5], string.sub(presented, 1, #ARGV[5]), tonumber(ARGV[13])
+  if solo then
+    redis.call('SET', index, packRecord(successor, createdAt, now, predecessor, ARGV[6], older, ua, ip, cid, data, previousRotatedAt, auth, binding, sid, newExpiresAt), 'PXAT', newExpiresAt + linger)
+  else
+    redis.call('SET', key, packRecord(successor, createdAt, now, predecessor, ARGV[6], older, ua, ip, cid, data, previousRotatedAt, auth, binding), 'PXAT', newExpiresAt)
+    -- The index lives as long as its latest session (+ linger). GT only ever extends it (Redis 7+);
+    -- it treats a key without TTL as infinite, so a key ZADD (re)created, which it says by adding
+    -- the member, gets one plainly. An index that already had the member has its TTL.
+    local added = redis.pcall('ZADD', index, newExpiresAt, sid)
+    if type(added) == 'table' then
+      -- The index was lost (evicted) and another session has since been kept solo in its key.
+      unsolo(index, string.sub(key, 1, #key - #sid), now)
+      added = redis.call('ZADD', index, newExpiresAt, sid)
+    end
+    local indexExpiresAt = newExpiresAt + linger
+    if redis.call('PEXPIREAT', index, indexExpiresAt, 'GT') == 0 and added == 1 and redis.call('PTTL', index) == -1 then
+      redis.call('PEXPIREAT', index, indexExpiresAt)
+    end
   end
   return { 'rotated', createdAt, now, newExpiresAt, ua, ip, cid, data, auth, binding, boundNow }
 end
