@@ -52,7 +52,7 @@ async function plant (prefix: string, t3: number, fields: 10 | 13 = 13): Promise
   const expiresAt = Math.min(t3 + LIMITS.idleTtlMs, createdAt + LIMITS.absoluteTtlMs)
   await redis.eval(PLANT, 2, keys.sessionBase + sessionId, keys.index,
     sha(secrets[3]!), createdAt, t3, sha(secrets[2]!), sealWhole(secrets[2]!, secrets[3]!), older, UA, '203.0.113.45', '', '[["user"],{}]',
-    fields === 13 ? String(times[2]) : 'none', 'lz0abc pwd', 'dpop:' + 'B'.repeat(43), expiresAt, sessionId)
+    fields === 13 ? String(times[2]) : 'none', 'lz0abc pwd', 'dpop:' + THUMBPRINT, expiresAt, sessionId)
   return { userId, secrets, createdAt, times, token: (i) => formatRefreshToken({ userId, sessionId, secret: secrets[i]! }) }
 }
 
@@ -67,7 +67,9 @@ async function planted (t: Test, fields: 10 | 13 = 13): Promise<{ core: SessionC
   return { core: new SessionCore(store), prefix, clock, s: await plant(prefix, T3, fields) }
 }
 
-const DPOP = { kind: 'dpop' as const, thumbprint: 'B'.repeat(43) }
+/** A real thumbprint is canonical base64url: this version keeps it as bytes, 0.1.0 kept text. */
+const THUMBPRINT = Buffer.alloc(32, 0xb5).toString('base64url')
+const DPOP = { kind: 'dpop' as const, thumbprint: THUMBPRINT }
 
 t.test('the newest secret rotates, keeping every field, and the chain goes on in layout 2', async (t) => {
   const { core, prefix, clock, s } = await planted(t)
@@ -75,7 +77,7 @@ t.test('the newest secret rotates, keeping every field, and the chain goes on in
   const rotated = await core.rotate(s.token(3), { binding: DPOP })
   t.equal(rotated.outcome, 'rotated')
   if (rotated.outcome !== 'rotated') return
-  t.match(rotated.session, { createdAt: s.createdAt, lastUsedAt: T3 + 5_000, expiresAt: T3 + 5_000 + LIMITS.idleTtlMs, userAgent: UA, ip: '203.0.113.45', clientId: null, data: '[["user"],{}]', authentication: 'lz0abc pwd', binding: 'dpop:' + 'B'.repeat(43) })
+  t.match(rotated.session, { createdAt: s.createdAt, lastUsedAt: T3 + 5_000, expiresAt: T3 + 5_000 + LIMITS.idleTtlMs, userAgent: UA, ip: '203.0.113.45', clientId: null, data: '[["user"],{}]', authentication: 'lz0abc pwd', binding: 'dpop:' + THUMBPRINT })
   t.equal(rotated.boundNow, false, 'it was bound already')
   const record = await redis.getBuffer(sessionKeys(prefix, s.userId).sessionBase + rotated.session.id)
   // A msgpack array whose first field is a 16-byte string (0xb0), not 0.1.0's 32-byte one (0xd9 0x20).

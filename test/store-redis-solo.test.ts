@@ -11,7 +11,7 @@ import { redisForTest } from '../support/redis-harness.js'
 import { connectRedis, uniquePrefix } from './helpers/redis-clients.js'
 
 const LIMITS = { idleTtlMs: 60_000, absoluteTtlMs: 120_000, reuseGraceMs: 1_000, maxSessionsPerUser: 3 }
-const DBSC = { kind: 'dbsc' as const, thumbprint: 'C'.repeat(43) }
+const DBSC = { kind: 'dbsc' as const, thumbprint: Buffer.alloc(32, 0xc3).toString('base64url') }
 const server = await redisForTest(t)
 const redis = await connectRedis(t, server)
 
@@ -40,7 +40,7 @@ t.test("a user's only session is one key, and every operation works on it", asyn
   t.equal(await core.store.isLive('ann', session.id), true)
   t.equal(await core.bind('ann', session.id, DBSC), 'bound')
   t.equal(await core.setAuthentication('ann', session.id, 'lz0abd pwd'), true)
-  t.match(await core.list('ann'), [{ id: session.id, lastUsedAt: clock.now, userAgent: 'UA', authentication: 'lz0abd pwd', binding: `dbsc:${'C'.repeat(43)}` }])
+  t.match(await core.list('ann'), [{ id: session.id, lastUsedAt: clock.now, userAgent: 'UA', authentication: 'lz0abd pwd', binding: `dbsc:${DBSC.thumbprint}` }])
   clock.now += 100
   t.equal((await core.rotate(token, { binding: DBSC })).outcome, 'grace', 'its retired token within the window')
   t.equal((await core.revokeByToken(rotated.token)).outcome, 'revoked')

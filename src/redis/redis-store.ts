@@ -12,6 +12,7 @@ import { DEFAULTS } from '../defaults.js'
 import { failFast } from './fail-fast.js'
 import { revocationChannel, sessionKeys, validatePrefix } from './keys.js'
 import { defineScripts, scriptSource } from './scripts.js'
+import { decodeBinding, decodeIp, encodeBinding, encodeIp } from './compact-fields.js'
 import { decodeUserAgent, encodeUserAgent } from './user-agent.js'
 import { WriteDeadlines } from './write-deadline.js'
 
@@ -24,9 +25,9 @@ declare module 'ioredis' {
     refreshSessionsRevokeBySecret (index: string, session: string, ...args: Arg[]): Result<number | 'late', Context>
     refreshSessionsRevoke (index: string, session: string, now: string, deadline: string, sessionId: string, channel: string): Result<number | 'late', Context>
     refreshSessionsRevokeAll (index: string, sessionBase: string, revokedMark: string, now: string, deadline: string, except: string, channel: string, absoluteTtlMs: number): Result<number | 'late', Context>
-    refreshSessionsBind (index: string, session: string, revokedMark: string, now: string, deadline: string, sessionId: string, binding: string): Result<BindResult | 'late', Context>
+    refreshSessionsBind (index: string, session: string, revokedMark: string, now: string, deadline: string, sessionId: string, binding: Arg, bindingText: string): Result<BindResult | 'late', Context>
     refreshSessionsSetAuthentication (index: string, session: string, revokedMark: string, now: string, deadline: string, sessionId: string, authentication: string): Result<number | 'late', Context>
-    refreshSessionsList (index: string, sessionBase: string, now: string, idleTtlMs: number, absoluteTtlMs: number): Result<Array<number | string>, Context>
+    refreshSessionsListBuffer (index: string, sessionBase: string, now: string, idleTtlMs: number, absoluteTtlMs: number): Result<Array<number | Buffer>, Context>
     refreshSessionsIsLive (index: string, session: string, now: string, sessionId: string): Result<number, Context>
   }
 }
@@ -78,15 +79,15 @@ export class RedisStore implements SessionStore {
 
   async create ({ userId, sessionId, secretHash, metadata }: CreateInput): Promise<CreateResult> {
     const keys = sessionKeys(this.#prefix, userId)
-    const { ip, clientId, data, authentication, binding } = metadata
-    const userAgent = encodeUserAgent(metadata.userAgent)
+    const { userAgent, ip, clientId, data, authentication, binding } = metadata
     const [createdAt, expiresAt, ...evicted] = await this.#write(() => this.#redis.refreshSessionsCreate(
       keys.index, keys.sessionBase + sessionId, keys.sessionBase, this.#now(), this.#deadlines.deadline(), sessionId, verifierOf(secretHash),
       this.limits.idleTtlMs, this.limits.absoluteTtlMs, this.limits.maxSessionsPerUser,
-      userAgent, ip, clientId, data, INDEX_LINGER_MS, this.#channel, authentication, binding
+      encodeUserAgent(userAgent), encodeIp(ip), clientId, data, INDEX_LINGER_MS, this.#channel, authentication, encodeBinding(binding)
     ))
+    const text = (value: string): string | null => value === '' ? null : value
     return {
-      session: toSession(userId, sessionId, [createdAt!, createdAt!, expiresAt!, userAgent, ip, clientId, data, authentication, binding]),
+      session: { userId, id: sessionId, createdAt: Number(createdAt), lastUsedAt: Number(createdAt), expiresAt: Number(expiresAt), userAgent: text(userAgent), ip: text(ip), clientId: text(clientId), data: text(data), authentication: text(authentication), binding: text(binding) },
       evicted: evicted.map(String)
     }
   }
@@ -97,7 +98,7 @@ export class RedisStore implements SessionStore {
     const reply = await this.#write(() => this.#redis.refreshSessionsRotateBuffer(
       keys.index, keys.sessionBase + sessionId, keys.revokedMark, this.#now(), this.#deadlines.deadline(), sessionId, input.presentedHash, verifierOf(input.successorHash),
       input.sealedSuccessor, this.limits.idleTtlMs, this.limits.absoluteTtlMs, this.limits.reuseGraceMs,
-      input.clientId, FINGERPRINT_BYTES, OLDER_SECRETS_REMEMBERED, INDEX_LINGER_MS, this.#channel, input.binding
+      input.clientId, FINGERPRINT_BYTES, OLDER_SECRETS_REMEMBERED, INDEX_LINGER_MS, this.#channel, encodeBinding(input.binding), input.binding
     ))
     const outcome = String(reply[0])
     switch (outcome) {
@@ -137,7 +138,7 @@ export class RedisStore implements SessionStore {
 
   async bind ({ userId, sessionId, binding }: BindInput): Promise<BindResult> {
     const keys = sessionKeys(this.#prefix, userId)
-    return await this.#write(() => this.#redis.refreshSessionsBind(keys.index, keys.sessionBase + sessionId, keys.revokedMark, this.#now(), this.#deadlines.deadline(), sessionId, binding))
+    return await this.#write(() => this.#redis.refreshSessionsBind(keys.index, keys.sessionBase + sessionId, keys.revokedMark, this.#now(), this.#deadlines.deadline(), sessionId, encodeBinding(binding), binding))
   }
 
   async setAuthentication ({ userId, sessionId, authentication }: SetAuthenticationInput): Promise<boolean> {
@@ -147,7 +148,7 @@ export class RedisStore implements SessionStore {
 
   async list (userId: string): Promise<Session[]> {
     const keys = sessionKeys(this.#prefix, userId)
-    const flat = await this.#call(() => this.#redis.refreshSessionsList(keys.index, keys.sessionBase, this.#now(), this.limits.idleTtlMs, this.limits.absoluteTtlMs))
+    const flat = await this.#call(() => this.#redis.refreshSessionsListBuffer(keys.index, keys.sessionBase, this.#now(), this.limits.idleTtlMs, this.limits.absoluteTtlMs))
     const sessions: Session[] = []
     for (let i = 0; i < flat.length; i += 10) sessions.push(toSession(userId, String(flat[i]), flat.slice(i + 1, i + 10)))
     return sessions
@@ -213,11 +214,12 @@ export class RedisStore implements SessionStore {
   }
 }
 
-/** [createdAt, lastUsedAt, expiresAt, userAgent (encoded), ip, clientId, data, authentication, binding] as Redis returns them. */
-function toSession (userId: string, id: string, fields: Array<number | string | Buffer>): Session {
-  const text = (value: unknown): string | null => {
-    const s = value === undefined ? '' : String(value)
-    return s === '' ? null : s
+/** [createdAt, lastUsedAt, expiresAt, userAgent, ip, clientId, data, authentication, binding] as a script returns them (Buffers: the record's encodings). */
+function toSession (userId: string, id: string, fields: Array<number | Buffer>): Session {
+  const text = (value: string): string | null => value === '' ? null : value
+  const field = (i: number): Buffer => {
+    const value = fields[i]
+    return Buffer.isBuffer(value) ? value : Buffer.from(value === undefined ? '' : String(value))
   }
   return {
     userId,
@@ -225,11 +227,11 @@ function toSession (userId: string, id: string, fields: Array<number | string | 
     createdAt: Number(fields[0]),
     lastUsedAt: Number(fields[1]),
     expiresAt: Number(fields[2]),
-    userAgent: text(fields[3] === undefined ? '' : decodeUserAgent(String(fields[3]))),
-    ip: text(fields[4]),
-    clientId: text(fields[5]),
-    data: text(fields[6]),
-    authentication: text(fields[7]),
-    binding: text(fields[8])
+    userAgent: text(decodeUserAgent(field(3).toString('utf8'))),
+    ip: text(decodeIp(field(4))),
+    clientId: text(field(5).toString('utf8')),
+    data: text(field(6).toString('utf8')),
+    authentication: text(field(7).toString('utf8')),
+    binding: text(decodeBinding(field(8)))
   }
 }

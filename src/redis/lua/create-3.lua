@@ -4,10 +4,10 @@ KEYS[2] the new session's record      KEYS[3] the user's session key base (KEYS[
 ARGV[1] now ms ('' = Redis TIME)      ARGV[2] deadline ms ('' = none)
 ARGV[3] session id        ARGV[4] verifier of the secret (its SHA-256's first 16 bytes)
 ARGV[5] idle ttl ms      ARGV[6] absolute ttl ms     ARGV[7] max sessions per user
-ARGV[8] user agent (as ../user-agent.ts encodes it)   ARGV[9] ip                  ARGV[10] client id       ARGV[11] opaque data
+ARGV[8] user agent (as ../user-agent.ts encodes it)   ARGV[9] ip (../compact-fields.ts)                  ARGV[10] client id       ARGV[11] opaque data
 ARGV[12] how long the index outlives its newest session, ms
 ARGV[13] revocation channel: evicted session ids are published there ('' = do not publish)
-ARGV[14] authentication ('' = none)   ARGV[15] binding ('' = none)
+ARGV[14] authentication ('' = none)   ARGV[15] binding ('' = none; ../compact-fields.ts)
 Reply: 'late' (nothing written) after the deadline; else { createdAt, expiresAt, evictedSessionId... }
 ]]
 local now = nowMs(ARGV[1])

@@ -13,7 +13,8 @@ ARGV[10] client id of the request ('' = none)
 ARGV[11] fingerprint bytes   ARGV[12] older fingerprints kept
 ARGV[13] how long the index outlives its newest session, ms
 ARGV[14] revocation channel ('' = do not publish)
-ARGV[15] the binding the request proved ('' = none)
+ARGV[15] the binding the request proved ('' = none), as the record keeps it (../compact-fields.ts)
+ARGV[16] the same binding as text (`<kind>:<thumbprint>`), as a layout 1 record kept it
 Reply: 'late' (nothing written) after the deadline; else
   { 'rotated', createdAt, lastUsedAt, expiresAt, userAgent, ip, clientId, data, authentication, binding, boundNow }
   (boundNow: 1 when this rotation bound an unbound session, else 0)
@@ -65,7 +66,8 @@ if not packed or expiresAt <= now then
 end
 if cid ~= ARGV[10] then return { 'invalid' } end
 -- Before the secret is classified: without the key, even a retired token cannot revoke the session.
-if binding ~= '' and binding ~= ARGV[15] then return { 'unbound' } end
+-- (A layout 1 record keeps the binding as text: ARGV[16].)
+if binding ~= '' and binding ~= ARGV[15] and binding ~= ARGV[16] then return { 'unbound' } end
 
 local function revokeAsReused (kind)
   removeSession(solo, index, key, sid)
