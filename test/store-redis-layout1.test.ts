@@ -80,8 +80,10 @@ t.test('the newest secret rotates, keeping every field, and the chain goes on in
   t.match(rotated.session, { createdAt: s.createdAt, lastUsedAt: T3 + 5_000, expiresAt: T3 + 5_000 + LIMITS.idleTtlMs, userAgent: UA, ip: '203.0.113.45', clientId: null, data: '[["user"],{}]', authentication: 'lz0abc pwd', binding: 'dpop:' + THUMBPRINT })
   t.equal(rotated.boundNow, false, 'it was bound already')
   const record = await redis.getBuffer(sessionKeys(prefix, s.userId).sessionBase + rotated.session.id)
-  // A msgpack array whose first field is a 16-byte string (0xb0), not 0.1.0's 32-byte one (0xd9 0x20).
-  t.equal(record?.[1], 0xb0, 'rewritten in layout 2: a 16-byte verifier first')
+  // Layout 2 starts with 0x02, then its msgpack array whose first field is a 16-byte string (0xb0).
+  t.same([...record!.subarray(0, 3)], [0x02, 0x9d, 0xb0], 'rewritten in layout 2: its marker, 13 fields, a 16-byte verifier first')
+  // What every 0.1.0 script that reads a record does first: it fails on layout 2 rather than misread it.
+  await t.rejects(redis.eval('local h, c = unpack(cmsgpack.unpack(redis.call(\'GET\', KEYS[1]))) return c', 1, sessionKeys(prefix, s.userId).sessionBase + rotated.session.id), 'a 0.1.0 script fails on it')
   clock.now += 100
   const grace = await core.rotate(s.token(3), { binding: DPOP })
   t.equal(grace.outcome, 'grace', 'the layout 1 secret it retired gets the grace reply')
@@ -91,7 +93,7 @@ t.test('the newest secret rotates, keeping every field, and the chain goes on in
   t.equal(next.outcome, 'rotated', 'the layout 2 record rotates')
   clock.now += 5_000
   const reuse = await core.rotate(s.token(1), { binding: DPOP })
-  t.same(reuse.outcome === 'reused' && reuse.reuse, 'older', "an older secret's 8-byte fingerprint, carried into layout 2, still tells reuse")
+  t.same(reuse.outcome === 'reused' && reuse.reuse, 'older', "an older secret's 8-byte fingerprint, cut to 5 in layout 2, still tells reuse")
 })
 
 t.test('grace: the retired secret within the window gets the newest token, whole-sealed by 0.1.0', async (t) => {

@@ -15,10 +15,11 @@ import { timingSafeEqual } from 'node:crypto'
 export const OLDER_SECRETS_REMEMBERED = 8
 /**
  * Bytes of SHA-256 kept per older secret: small at rest, and enough that guessing cannot reach
- * one (a random secret matches one of the 8 with probability 2^-45: reuse detection, which would
- * revoke the session, stays out of reach of a guesser who knows the session id).
+ * one. A match only ever refuses (stale) or revokes the session (reuse): a random secret matches
+ * one of the 8 with probability 2^-37, so revoking someone's session by guessing takes ~10^11
+ * refreshes against it.
  */
-export const FINGERPRINT_BYTES = 6
+export const FINGERPRINT_BYTES = 5
 /**
  * Bytes of SHA-256 kept for the newest secret and its predecessor: 128 bits, so neither a guess
  * nor a preimage search against a dump of the store can find a secret that passes (the secret

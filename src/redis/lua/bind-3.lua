@@ -10,7 +10,7 @@ Reply: 'late' (nothing written) after the deadline; else 'bound' (now, or alread
 ]]
 local now = nowMs(ARGV[1])
 if isLate(now, ARGV[2]) then return 'late' end
-local record, key = liveRecord(KEYS[1], KEYS[2], ARGV[3], now)
+local record, key, layout2 = liveRecord(KEYS[1], KEYS[2], ARGV[3], now)
 if not record or isRevokedByMark(KEYS[3], record[2], ARGV[3]) then return 'missing' end
 local binding = record[13] or ''
 -- (A layout 1 record keeps the binding as text: ARGV[5].)
@@ -18,5 +18,5 @@ if binding == ARGV[4] or binding == ARGV[5] then return 'bound' end
 if binding ~= '' then return 'conflict' end
 -- Positions before 13 that a record written by an older layout lacks.
 record[11], record[12], record[13] = record[11] or 0, record[12] or '', ARGV[4]
-redis.call('SET', key, cmsgpack.pack(record), 'KEEPTTL')
+redis.call('SET', key, encodeRecord(record, layout2), 'KEEPTTL')
 return 'bound'

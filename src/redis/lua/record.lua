@@ -1,19 +1,33 @@
 --[[ The session record (see README.md): read whichever layout wrote it, write layout 2.
 (scripts.ts puts this file in front of the session scripts, after session-rules.lua.)
-Layout 1 (0.1.0): 32-byte hashes, 8-byte fingerprints, times absolute, 11 to 13 fields.
-Layout 2: 16-byte verifiers, 6-byte fingerprints (the width is the caller's FINGERPRINT_BYTES),
-previousRotatedAt as ms before rotatedAt. The first field's length tells them apart. rotatedAt
-stays absolute: an instance still on 0.1.0 then reads a layout 2 record's expiry right, and only
-fails to match its secrets (401, the session intact) instead of taking it for ended and dropping it.
+Layout 1 (0.1.0): a MessagePack array of 10 to 13 fields, 32-byte hashes, 8-byte fingerprints,
+times absolute. Layout 2: the byte 0x02, then the array: 16-byte verifiers, fingerprints of the
+caller's FINGERPRINT_BYTES, times relative (rotatedAt after createdAt, previousRotatedAt before
+rotatedAt). The leading byte tells them apart, and makes 0.1.0's scripts, which cannot read
+layout 2, fail on it (an error, the record untouched) rather than misread its relative times.
 ]]
-local LAYOUT1_HASH_BYTES, LAYOUT1_FINGERPRINT_BYTES = 32, 8
+local LAYOUT1_FINGERPRINT_BYTES = 8
+local LAYOUT2 = 2
+
+-- The record's fields as a table (positions as in README.md), and whether it is layout 2.
+local function decodeRecord (packed)
+  if string.byte(packed, 1) == LAYOUT2 then return cmsgpack.unpack(string.sub(packed, 2)), true end
+  return cmsgpack.unpack(packed), false
+end
+
+-- A table of fields as decodeRecord gave it, written back in the same layout.
+local function encodeRecord (record, layout2)
+  if layout2 then return string.char(LAYOUT2) .. cmsgpack.pack(record) end
+  return cmsgpack.pack(record)
+end
 
 -- h, createdAt, rotatedAt, p, sealed, older, ua, ip, cid, data, previousRotatedAt, auth, binding
 -- with times absolute (rotatedAt, previousRotatedAt: 0 = none) and older in fpBytes-wide
 -- fingerprints; then, for a solo record (see soloValue), its session id and expiry.
 local function readRecord (packed, fpBytes)
-  local h, createdAt, rotatedAt, p, sealed, older, ua, ip, cid, data, previous, auth, binding, sid, expiresAt = unpack(cmsgpack.unpack(packed))
-  if #h == LAYOUT1_HASH_BYTES then
+  local record, layout2 = decodeRecord(packed)
+  local h, createdAt, rotatedAt, p, sealed, older, ua, ip, cid, data, previous, auth, binding, sid, expiresAt = unpack(record)
+  if not layout2 then
     -- A fingerprint is a SHA-256 prefix: a shorter one is the start of the longer.
     if older ~= '' and fpBytes ~= LAYOUT1_FINGERPRINT_BYTES then
       local parts = {}
@@ -22,8 +36,9 @@ local function readRecord (packed, fpBytes)
     end
     return h, createdAt, rotatedAt, p, sealed, older, ua, ip, cid, data, previous or 0, auth or '', binding or ''
   end
-  -- The previous rotation time goes with the older fingerprints.
+  -- A rotation always leaves a predecessor; the previous rotation time goes with the older fingerprints.
   local previousRotatedAt = 0
+  if p ~= '' then rotatedAt = createdAt + rotatedAt else rotatedAt = 0 end
   if older ~= '' then previousRotatedAt = rotatedAt - previous end
   return h, createdAt, rotatedAt, p, sealed, older, ua, ip, cid, data, previousRotatedAt, auth, binding, sid, expiresAt
 end
@@ -31,9 +46,10 @@ end
 -- Layout 2 of the fields readRecord returns; h and p must be verifiers (16 bytes) or ''. With sid
 -- and expiresAt: a solo record.
 local function packRecord (h, createdAt, rotatedAt, p, sealed, older, ua, ip, cid, data, previousRotatedAt, auth, binding, sid, expiresAt)
-  local sincePrevious = 0
+  local sinceCreated, sincePrevious = 0, 0
+  if p ~= '' then sinceCreated = rotatedAt - createdAt end
   if older ~= '' then sincePrevious = rotatedAt - previousRotatedAt end
-  return cmsgpack.pack({ h, createdAt, rotatedAt, p, sealed, older, ua, ip, cid, data, sincePrevious, auth, binding, sid, expiresAt })
+  return encodeRecord({ h, createdAt, sinceCreated, p, sealed, older, ua, ip, cid, data, sincePrevious, auth, binding, sid, expiresAt }, true)
 end
 
 --[[ A user with one session keeps it in the index key itself, a string instead of a sorted set:
@@ -52,7 +68,7 @@ end
 
 -- The solo record's session id and expiry.
 local function soloEntry (value)
-  local record = cmsgpack.unpack(value)
+  local record = decodeRecord(value)
   return record[SOLO_SID], record[SOLO_EXPIRES_AT]
 end
 
@@ -62,13 +78,13 @@ end
 local function unsolo (index, base, now)
   local value = soloValue(index)
   if not value then return nil end
-  local record = cmsgpack.unpack(value)
+  local record = decodeRecord(value)
   local sid, expiresAt = record[SOLO_SID], record[SOLO_EXPIRES_AT]
   local indexExpiresAt = redis.call('PEXPIRETIME', index)
   redis.call('DEL', index)
   if expiresAt <= now then return nil end
   record[SOLO_SID], record[SOLO_EXPIRES_AT] = nil, nil
-  redis.call('SET', base .. sid, cmsgpack.pack(record), 'PXAT', expiresAt)
+  redis.call('SET', base .. sid, encodeRecord(record, true), 'PXAT', expiresAt)
   redis.call('ZADD', index, expiresAt, sid)
   redis.call('PEXPIREAT', index, indexExpiresAt)
   return sid
@@ -85,17 +101,19 @@ local function removeSession (solo, index, key, sid)
   end
 end
 
--- A session's record as a table (positions as in README.md) and the key it is kept at, while it
--- is live (by its key's TTL, or a solo record's expiry); nil when there is none.
+-- A session's record as a table (positions as in README.md), the key it is kept at and whether
+-- it is layout 2 (see encodeRecord), while it is live (by its key's TTL, or a solo record's
+-- expiry); nil when there is none.
 local function liveRecord (index, key, sid, now)
   local packed = redis.call('GET', key)
   if packed then
     if not isLiveKey(key, now) then return nil end
-    return cmsgpack.unpack(packed), key
+    local record, layout2 = decodeRecord(packed)
+    return record, key, layout2
   end
   local solo = soloValue(index)
   if not solo then return nil end
-  local record = cmsgpack.unpack(solo)
+  local record = decodeRecord(solo)
   if record[SOLO_SID] ~= sid or record[SOLO_EXPIRES_AT] <= now then return nil end
-  return record, index
+  return record, index, true
 end

@@ -8,9 +8,9 @@ Reply: 'late' (nothing written) after the deadline; else 1 updated, 0 no live se
 ]]
 local now = nowMs(ARGV[1])
 if isLate(now, ARGV[2]) then return 'late' end
-local record, key = liveRecord(KEYS[1], KEYS[2], ARGV[3], now)
+local record, key, layout2 = liveRecord(KEYS[1], KEYS[2], ARGV[3], now)
 if not record or isRevokedByMark(KEYS[3], record[2], ARGV[3]) then return 0 end
 -- Positions before 12 that a record written by an older layout lacks.
 record[11], record[12], record[13] = record[11] or 0, ARGV[4], record[13] or ''
-redis.call('SET', key, cmsgpack.pack(record), 'KEEPTTL')
+redis.call('SET', key, encodeRecord(record, layout2), 'KEEPTTL')
 return 1
