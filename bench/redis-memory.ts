@@ -20,6 +20,7 @@ import { Redis } from 'ioredis'
 import { sessionKeys } from '../src/redis/keys.js'
 import { RedisStore } from '../src/redis/redis-store.js'
 import { SessionCore } from '../src/session/session-core.js'
+import { encodeAuthentication } from '../src/session/authentication.js'
 import type { Binding } from '../src/session/binding.js'
 import { startRedis } from '../support/redis-harness.js'
 
@@ -78,7 +79,7 @@ export async function measureMemoryPerSession (sessionsPerUser: number, sessions
   const redis = new Redis(server.url)
   let now = Date.UTC(2026, 10, 30, 9)
   try {
-    const store = new SessionCore(new RedisStore({ redis, prefix: 'rs:', idleTtlMs: 7 * 86_400_000, absoluteTtlMs: 30 * 86_400_000, reuseGraceMs: 10_000, maxSessionsPerUser: 10, clock: () => now }))
+    const store = new SessionCore(new RedisStore({ redis, prefix: 'rs:', idleTtlMs: 7 * 86_400_000, absoluteTtlMs: 30 * 86_400_000, reuseGraceMs: 10_000, maxSessionsPerUser: 10, clock: () => now, commandTimeoutMs: 120_000 }))
     const version = /redis_version:(\S+)/.exec(await redis.info('server'))![1]!
     const before = await usedMemory(redis)
     const tokens: string[] = []
@@ -94,7 +95,7 @@ export async function measureMemoryPerSession (sessionsPerUser: number, sessions
           // Shifted by one, so that the IPv6 session is not also the DPoP-bound one.
           ip: SAMPLE_IPS[(n + 1) % SAMPLE_IPS.length],
           data: SAMPLE_DATA,
-          authentication: `${Math.floor((now - 3_600_000 + n) / 1000).toString(36)} pwd`,
+          authentication: encodeAuthentication(['pwd'], Math.floor((now - 3_600_000 + n) / 1000)),
           binding
         })
       }))
