@@ -81,7 +81,8 @@ async function dropAppSessions (redis: Redis, users: number): Promise<void> {
   const names = [...Array.from({ length: users }, (_, i) => `user-${i}`), 'user-list']
   for (let i = 0; i < names.length; i += 500) {
     const keys = names.slice(i, i + 500).map((name) => sessionKeys(PREFIX, name))
-    const ids = await Promise.all(keys.map(async (k) => await redis.zrange(k.index, 0, -1)))
+    // A user's only session lives in the index key itself (a string then, not a sorted set).
+    const ids = await Promise.all(keys.map(async (k) => await redis.type(k.index) === 'zset' ? await redis.zrange(k.index, 0, -1) : []))
     const doomed = keys.flatMap((k, j) => [k.index, k.revokedMark, ...ids[j]!.map((id) => k.sessionBase + id)])
     for (let d = 0; d < doomed.length; d += 1000) await redis.unlink(...doomed.slice(d, d + 1000))
   }
