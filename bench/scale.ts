@@ -68,7 +68,9 @@ function pathScenario (path: ScalePath, listSessions = 10): Scenario {
     case 'refresh':
       return { id: 'P3', file: 'p3-refresh.ts', title: 'refresh', redis: true, kind: 'http', load: chain, env }
     case 'authenticateSession':
-      return { id: 'P2', file: 'p2-authenticate-session.ts', title: 'authenticateSession', redis: true, kind: 'http', load: bearer, env }
+      // With a store check on every request (P2-store): the path whose cost could grow with the
+      // live sessions; the feed's steady state asks Redis nothing.
+      return { id: 'P2', file: 'p2-authenticate-session.ts', title: 'authenticateSession', redis: true, kind: 'http', load: bearer, env: { ...env, BENCH_P2_TOKENS: 'before-feed' } }
     case 'login':
       return { id: 'P4', file: 's-login.ts', title: 'login (cheap argon2)', redis: true, kind: 'http', load: login, env }
     case 'list':

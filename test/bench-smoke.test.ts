@@ -8,7 +8,7 @@ import { Redis } from 'ioredis'
 import { measure, SCENARIOS } from '../bench/lib/scenarios.js'
 import { redisForTest } from '../support/redis-harness.js'
 
-// One server process per scenario (twenty), each minting its tokens before its second (five for logins) of load.
+// One server process per scenario (twenty-one), each minting its tokens before its second (five for logins) of load.
 t.setTimeout(300_000)
 
 const server = await redisForTest(t, { allowExternal: false })
@@ -28,6 +28,11 @@ for (const scenario of SCENARIOS) {
     const m = await measure(scenario, { warmupS: 0, measureS, connections: 4, tokens: 100, redisUrl: server.url, admin })
     t.ok(m.total > 0, 'requests were served')
     t.same({ errors: m.errors, timeouts: m.timeouts, non2xx: m.non2xx, brokenChains: m.brokenChains ?? 0 }, { errors: 0, timeouts: 0, non2xx: 0, brokenChains: 0 }, 'no errors')
+    if (scenario.id === 'P2' || scenario.id === 'P2-store') {
+      const sent = Object.values(m.redisSent ?? {}).reduce((sum, n) => sum + n, 0)
+      if (scenario.id === 'P2') t.equal(sent, 0, 'the steady state asks Redis nothing: the revocation feed vouches for every token')
+      else t.ok(sent >= m.total, 'tokens older than the feed are checked against the store, one command each')
+    }
     if (m.login !== undefined) {
       t.ok(m.login.total > 0, 'logins were served beside')
       t.equal(m.login.errors + m.login.timeouts + m.login.non2xx, 0, 'no login errors')

@@ -12,7 +12,7 @@ import { ensurePeers } from './peers.js'
 
 export type ScenarioId =
   | 'B0' | 'B1' | 'B1-uncached' | 'B2' | 'B3' | 'B4' | 'B4-cache'
-  | 'P1' | 'P1-uncached' | 'P2' | 'P3' | 'P3-floor' | 'P3-io6' | 'P3-floor-io6' | 'P4' | 'P4-open' | 'P4-raw' | 'P5' | 'P5-open' | 'P6'
+  | 'P1' | 'P1-uncached' | 'P2' | 'P2-store' | 'P3' | 'P3-floor' | 'P3-io6' | 'P3-floor-io6' | 'P4' | 'P4-open' | 'P4-raw' | 'P5' | 'P5-open' | 'P6'
 
 /**
  * Distinct live tokens of the uncached scenarios: twice the verify cache (DEFAULTS.verifyCacheSize).
@@ -63,7 +63,8 @@ export const SCENARIOS: readonly Scenario[] = [
   { id: 'B3', file: 'b3-secure-session.ts', title: '@fastify/secure-session: a stateless encrypted cookie (cannot be revoked), 1 000 sessions', redis: false, kind: 'http', load: cookies },
   { id: 'B4', file: '../peers/better-auth.ts', title: `better-auth \`getSession\`, Redis secondary storage, no cookie cache, ${BETTER_AUTH_SESSIONS} sessions`, redis: true, kind: 'http', load: cookies, env: { BENCH_COOKIE_CACHE: 'off' }, peers: true, tokens: BETTER_AUTH_SESSIONS },
   { id: 'B4-cache', file: '../peers/better-auth.ts', title: `better-auth \`getSession\`, Redis secondary storage, cookie cache on (5 min), ${BETTER_AUTH_SESSIONS} sessions`, redis: true, kind: 'http', load: cookies, env: { BENCH_COOKIE_CACHE: 'on' }, peers: true, tokens: BETTER_AUTH_SESSIONS },
-  { id: 'P2', file: 'p2-authenticate-session.ts', title: 'our `authenticateSession` (Redis), 1 000 tokens', redis: true, kind: 'http', load: bearer },
+  { id: 'P2', file: 'p2-authenticate-session.ts', title: 'our `authenticateSession` (Redis), 1 000 tokens issued once the revocation feed is up (the steady state)', redis: true, kind: 'http', load: bearer },
+  { id: 'P2-store', file: 'p2-authenticate-session.ts', title: 'P2 with tokens issued before the feed could vouch for them (an instance\'s first minutes, or the feed down): a store check each', redis: true, kind: 'http', load: bearer, env: { BENCH_P2_TOKENS: 'before-feed' } },
   { id: 'P3-floor', file: 'p3-floor.ts', title: 'floor: 1 EVALSHA + 1 HS256 sign + 1 cookie', redis: true, kind: 'http', load: chain },
   { id: 'P3', file: 'p3-refresh.ts', title: 'our POST /auth/refresh, one rotation chain per connection', redis: true, kind: 'http', load: chain },
   { id: 'P3-floor-io6', file: 'p3-floor.ts', title: 'P3-floor on ioredis 6', redis: true, kind: 'http', load: chain, env: { BENCH_IOREDIS: '6' } },
