@@ -36,13 +36,15 @@ export const DEFAULTS = Object.freeze({
   /** OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1. */
   argon2: Object.freeze({ memoryCost: 19456, timeCost: 2, parallelism: 1 }),
   /**
-   * argon2 calls of the login routes running at once: the cores less one, which stays the event
-   * loop's (at least 1). Bench P5 on 2 cores: /me p99 under a login flood 1.0x-2.7x its idle p99
-   * with 1 at once, 2x-4x with 2, 3x-7x unbounded; the price, 0.6x-0.9x the logins/s. Beyond them
-   * `queuedPerSlot` per slot wait (the bench's flood of 50 fits with 1 slot; ~2 s of verifies at
-   * OWASP's parameters), and the next login is answered 503 AUTH_LOGIN_BUSY with Retry-After: 1.
+   * argon2 calls of the login routes running at once: one per core, with libuv's thread pool
+   * lowered below the event loop's CPU priority (see thread-pool-priority.ts), so that a login
+   * flood takes only the cycles the routes leave. Where the pool cannot be lowered (not Linux, or
+   * `lowerPoolPriority: false`), the cores less one, which stays the event loop's (at least 1).
+   * Beyond them `queuedPerSlot` per slot wait (~2 s of verifies at OWASP's parameters), and the
+   * next login is answered 503 AUTH_LOGIN_BUSY with Retry-After: 1. Bench P4/P5 on 2 cores: see
+   * the README's "Logins under a flood".
    */
-  argon2Queue: Object.freeze({ coresLeftFree: 1, queuedPerSlot: 64 }),
+  argon2Queue: Object.freeze({ coresLeftFree: 1, queuedPerSlot: 64, lowerPoolPriority: true }),
   /**
    * Device Bound Session Credentials (browsers): off unless asked for. The bound cookie is short on
    * purpose (proof of possession every 10 min); a challenge lives long enough for a browser to

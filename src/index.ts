@@ -18,6 +18,7 @@ import { RedisLoginLimiter } from './login-limiter/redis-limiter.js'
 import { LoginBusyError, OptionsError } from './errors.js'
 import { resolveOptions, type RefreshSessionsOptions } from './options.js'
 import { createPasswordHasher, gatedHasher } from './password.js'
+import { lowerThreadPoolPriority } from './thread-pool-priority.js'
 import { WorkGate } from './work-gate.js'
 import { authErrorHandler, authRoutes } from './http/routes/index.js'
 import { jwksRoute } from './http/routes/jwks.js'
@@ -65,6 +66,15 @@ async function refreshSessions (fastify: FastifyInstance, userOptions: RefreshSe
   // The routes' argon2 calls queue for a bounded number of slots; the app's own hashPassword and
   // verifyPassword calls (sign-up, its own forms) are its to pace and go straight through.
   const routePasswords = argon2Queue === null ? passwords : gatedHasher(passwords, argon2Queue)
+  const queueOptions = options.argon2Queue
+  if (argon2Queue !== null && queueOptions !== false && queueOptions.lowerPoolPriority) {
+    fastify.addHook('onReady', async () => {
+      const threads = await lowerThreadPoolPriority()
+      if (threads > 0) return
+      argon2Queue.limit(queueOptions.fallbackConcurrency)
+      fastify.log.debug({ concurrency: queueOptions.fallbackConcurrency }, 'fastify-refresh-sessions: libuv\'s thread pool could not be lowered below the event loop (not Linux, or Node before 22); argon2Queue keeps a core free instead')
+    })
+  }
   const dpop = createDpop(options, redis, userOptions)
   const checkAccessToken = createAuthenticateCheck(tokens, options.accessToken.cookieName, dpop)
   const authenticate = createAuthenticate(checkAccessToken)

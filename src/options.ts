@@ -123,8 +123,9 @@ const DataOptionsSchema = Type.Object({
   }, { additionalProperties: false })),
   argon2Queue: Type.Optional(Type.Union([Type.Literal(false), Type.Object({
     concurrency: Type.Optional(Count),
-    maxQueued: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }))
-  }, { additionalProperties: false })], { description: 'false, or { concurrency?, maxQueued? }' }))
+    maxQueued: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+    lowerPoolPriority: Type.Optional(Type.Boolean())
+  }, { additionalProperties: false })], { description: 'false, or { concurrency?, maxQueued?, lowerPoolPriority? }' }))
 })
 
 /** What findUser / loadUser return. */
@@ -231,8 +232,12 @@ export interface ResolvedOptions {
   allowedOrigins: string[]
   loginLimits: { perUserIp: LoginLimit, perIp: LoginLimit } | false
   argon2: { memoryCost: number, timeCost: number, parallelism: number }
-  /** The login routes' argon2 calls at once, and waiting; false: unbounded (libuv's pool alone). */
-  argon2Queue: { concurrency: number, maxQueued: number } | false
+  /**
+   * The login routes' argon2 calls at once, and waiting; false: unbounded (libuv's pool alone).
+   * With lowerPoolPriority, `concurrency` holds once the pool is lowered, `fallbackConcurrency`
+   * where it cannot be (the same number when the app gave one).
+   */
+  argon2Queue: { concurrency: number, maxQueued: number, lowerPoolPriority: boolean, fallbackConcurrency: number } | false
   dbsc: ResolvedDbscOptions
   /** The names the decorators are registered under. */
   decorators: { authenticate: string, authenticateSession: string, requireRoles: string, requireBinding: string, requireRecentAuth: string, refreshSessions: string }
@@ -389,8 +394,11 @@ export function resolveOptions (options: RefreshSessionsOptions): ResolvedOption
 /** Sized from the cores unless given: see DEFAULTS.argon2Queue. */
 function resolveArgon2Queue (queue: RefreshSessionsOptions['argon2Queue']): ResolvedOptions['argon2Queue'] {
   if (queue === false) return false
-  const concurrency = queue?.concurrency ?? Math.max(1, availableParallelism() - DEFAULTS.argon2Queue.coresLeftFree)
-  return { concurrency, maxQueued: queue?.maxQueued ?? concurrency * DEFAULTS.argon2Queue.queuedPerSlot }
+  const lowerPoolPriority = queue?.lowerPoolPriority ?? DEFAULTS.argon2Queue.lowerPoolPriority
+  const cores = availableParallelism()
+  const fallbackConcurrency = queue?.concurrency ?? Math.max(1, cores - DEFAULTS.argon2Queue.coresLeftFree)
+  const concurrency = queue?.concurrency ?? (lowerPoolPriority ? cores : fallbackConcurrency)
+  return { concurrency, maxQueued: queue?.maxQueued ?? concurrency * DEFAULTS.argon2Queue.queuedPerSlot, lowerPoolPriority, fallbackConcurrency }
 }
 
 const MIN_NONCE_SECRET_BYTES = 32

@@ -68,7 +68,7 @@ export interface RefreshSessionsApi {
   /** The store under it (plain operations on ids and hashes; see SessionStore). */
   readonly store: SessionStore
   /** The login routes' argon2 calls running and waiting now (option argon2Queue); null when it is false. */
-  readonly argon2Queue: { readonly running: number, readonly queued: number } | null
+  readonly argon2Queue: { readonly running: number, readonly queued: number, readonly concurrency: number } | null
 }
 
 declare module 'fastify' {

@@ -21,7 +21,7 @@ interface Waiter {
 }
 
 export class WorkGate {
-  readonly #concurrency: number
+  #concurrency: number
   readonly #maxQueued: number
   readonly #refuse: () => Error
   #running = 0
@@ -29,17 +29,30 @@ export class WorkGate {
   readonly #queue = new Set<Waiter>()
 
   constructor ({ concurrency, maxQueued }: WorkGateLimits, refuse: () => Error) {
-    if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new TypeError(`concurrency must be a positive integer, got ${String(concurrency)}`)
     if (!Number.isSafeInteger(maxQueued) || maxQueued < 0) throw new TypeError(`maxQueued must be a non-negative integer, got ${String(maxQueued)}`)
-    this.#concurrency = concurrency
+    this.#concurrency = 0
+    this.limit(concurrency)
     this.#maxQueued = maxQueued
     this.#refuse = refuse
   }
 
+  get concurrency (): number { return this.#concurrency }
   get running (): number { return this.#running }
   get queued (): number { return this.#queue.size }
   /** `run` would refuse now: every slot taken and the queue full. */
   get full (): boolean { return this.#running >= this.#concurrency && this.#queue.size >= this.#maxQueued }
+
+  /** A new bound: more slots admit waiters at once; fewer let running jobs finish. */
+  limit (concurrency: number): void {
+    if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new TypeError(`concurrency must be a positive integer, got ${String(concurrency)}`)
+    this.#concurrency = concurrency
+    while (this.#running < this.#concurrency && this.#queue.size > 0) {
+      const waiter = this.#queue.values().next().value!
+      this.#queue.delete(waiter)
+      this.#running++
+      waiter.admit()
+    }
+  }
 
   /** Runs `work` when a slot is free; rejects with `refuse()` when the queue is full or `signal` aborts first. */
   async run<T> (work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
@@ -76,7 +89,8 @@ export class WorkGate {
 
   #leave (): void {
     const next = this.#queue.values().next()
-    if (next.done === true) {
+    // Beyond a bound lowered meanwhile (limit), the slot closes instead.
+    if (next.done === true || this.#running > this.#concurrency) {
       this.#running--
       return
     }

@@ -66,7 +66,7 @@ t.test('a bad option fails registration with a message naming it', async (t) => 
     ['argon2Queue concurrency 0', { ...base, argon2Queue: { concurrency: 0 } }, /option argon2Queue\.concurrency expected integer to be greater or equal to 1/],
     ['argon2Queue concurrency 1.5', { ...base, argon2Queue: { concurrency: 1.5 } }, /option argon2Queue\.concurrency expected integer/],
     ['argon2Queue maxQueued -1', { ...base, argon2Queue: { maxQueued: -1 } }, /option argon2Queue\.maxQueued expected integer to be greater or equal to 0/],
-    ['argon2Queue true', { ...base, argon2Queue: true }, /option argon2Queue must be false, or \{ concurrency\?, maxQueued\? \}/],
+    ['argon2Queue true', { ...base, argon2Queue: true }, /option argon2Queue must be false, or \{ concurrency\?, maxQueued\?, lowerPoolPriority\? \}/],
     ['argon2Queue with an unknown key', { ...base, argon2Queue: { size: 4 } }, /option argon2Queue\.size is not a known option/],
     ['routePrefix without a slash', { ...base, routePrefix: 'auth' }, /option routePrefix expected string to match/],
     ['dpop.iatWindow 0s', { ...base, dpop: { iatWindow: '0s' } }, /option dpop\.iatWindow must be from 1s to 5m/],
@@ -204,10 +204,12 @@ t.test('defaults, as README and SPEC list them', async (t) => {
 
   const hash = await app.refreshSessions.hashPassword('correct horse battery staple')
   t.match(hash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/, 'argon2id m=19456,t=2,p=1 (OWASP)')
-  const concurrency = Math.max(1, availableParallelism() - 1)
+  const cores = availableParallelism()
+  const coresLessOne = Math.max(1, cores - 1)
   t.same({ running: app.refreshSessions.argon2Queue!.running, queued: app.refreshSessions.argon2Queue!.queued }, { running: 0, queued: 0 }, 'argon2Queue on by default')
-  t.same(resolveOptions({ accessToken: { secret: HS256_SECRET }, findUser: () => null }).argon2Queue, { concurrency, maxQueued: 64 * concurrency }, `argon2Queue: the cores less one (${concurrency}), 64 waiting per slot`)
-  t.same(resolveOptions({ accessToken: { secret: HS256_SECRET }, findUser: () => null, argon2Queue: { concurrency: 3 } }).argon2Queue, { concurrency: 3, maxQueued: 192 }, 'maxQueued follows a given concurrency')
+  t.same(resolveOptions({ accessToken: { secret: HS256_SECRET }, findUser: () => null }).argon2Queue, { concurrency: cores, maxQueued: 64 * cores, lowerPoolPriority: true, fallbackConcurrency: coresLessOne }, `argon2Queue: one per core (${cores}) below the event loop, the cores less one (${coresLessOne}) where the pool cannot be lowered, 64 waiting per slot`)
+  t.same(resolveOptions({ accessToken: { secret: HS256_SECRET }, findUser: () => null, argon2Queue: { concurrency: 3 } }).argon2Queue, { concurrency: 3, maxQueued: 192, lowerPoolPriority: true, fallbackConcurrency: 3 }, 'maxQueued follows a given concurrency, which holds either way')
+  t.same(resolveOptions({ accessToken: { secret: HS256_SECRET }, findUser: () => null, argon2Queue: { lowerPoolPriority: false } }).argon2Queue, { concurrency: coresLessOne, maxQueued: 64 * coresLessOne, lowerPoolPriority: false, fallbackConcurrency: coresLessOne }, 'lowerPoolPriority false: the cores less one')
   t.equal(resolveOptions({ accessToken: { secret: HS256_SECRET }, findUser: () => null, argon2Queue: false }).argon2Queue, false, 'false: no queue')
 
   t.test('maxSessionsPerUser 10: the 11th login evicts the oldest', async (t) => {
