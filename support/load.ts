@@ -137,11 +137,13 @@ export async function drain (port: number, spec: LoadSpec): Promise<void> {
   await autocannon({ url: `http://127.0.0.1:${port}`, connections: 1, amount: 1, timeout: 30, requests: requestsFor(spec, { count: 0 }) })
 }
 
-export async function runThroughput (port: number, spec: LoadSpec, seconds: number, connections = CONNECTIONS): Promise<LoadResult> {
+/** overallRate: requests per second over all connections at most (autocannon's); none: as fast as the server answers. */
+export async function runThroughput (port: number, spec: LoadSpec, seconds: number, connections = CONNECTIONS, overallRate?: number): Promise<LoadResult> {
   const broken = { count: 0 }
   const result: AutocannonResult = await autocannon({
     url: `http://127.0.0.1:${port}`,
     connections,
+    ...(overallRate !== undefined && { overallRate }),
     duration: seconds,
     // Its stop flag is read once per sample: 100 ms samples end a run within 0.1 s of `duration`.
     sampleInt: 100,

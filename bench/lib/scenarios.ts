@@ -123,6 +123,8 @@ export interface MeasureOptions {
   nodes?: Redis[]
   /** More environment for the scenario process. */
   env?: Record<string, string>
+  /** Requests per second at most, over all connections (bench/cluster.ts: one shard at a Cluster shard's load). */
+  overallRate?: number
   /** Profile the server with `node --cpu-prof` into this directory (see mainThreadProfile). */
   cpuProfileDir?: string
 }
@@ -170,7 +172,7 @@ async function measureHttp (scenario: Scenario, child: ScenarioProcess, options:
   // Built once: P3's and the floor's token pool serves the warm-up and the measured run.
   const specs = scenario.kind === 'mixed' ? [bearer(data), login(data)] : [scenario.load!(data)]
   const run = async (seconds: number): Promise<Measurement> => {
-    const [main, beside] = await Promise.all(specs.map(async (spec) => await runThroughput(child.port, spec, seconds, options.connections)))
+    const [main, beside] = await Promise.all(specs.map(async (spec) => await runThroughput(child.port, spec, seconds, options.connections, options.overallRate)))
     return beside === undefined ? main! : { ...main!, login: beside }
   }
 
