@@ -8,7 +8,7 @@
  *
  * Other flags: --rounds N, --warmup S, --measure S, --only B1,P1,scale,cluster (the ratios and
  * targets of the others are then n/a), --no-profile, --sessions N (memory measurement),
- * --scale-max N (largest live-session count: 100 000 by default, 1000000 adds the 1M point,
+ * --scale-max N (largest live-session count: 1 000 000 by default, 10 000 with --quick,
  * 0 skips the scale runner), --no-cluster, --out FILE.
  */
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
@@ -71,7 +71,7 @@ function parseConfig (argv: string[]): BenchConfig {
   const runners = ['scale', 'cluster']
   for (const id of parts ?? []) if (!SCENARIOS.some((s) => s.id === id) && !runners.includes(id)) throw new Error(`unknown scenario ${id}; known: ${[...SCENARIOS.map((s) => s.id), ...runners].join(', ')}`)
   const only = parts === null ? null : new Set([...parts].filter((id) => !runners.includes(id)) as ScenarioId[])
-  const scaleMax = number(values['scale-max'], quick ? 10_000 : 100_000)
+  const scaleMax = number(values['scale-max'], quick ? 10_000 : 1_000_000)
   return {
     quick,
     rounds: number(values.rounds, quick ? 1 : 3),
