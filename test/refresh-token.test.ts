@@ -1,5 +1,7 @@
 import t from 'tap'
+import fc from 'fast-check'
 import { createHmac } from 'node:crypto'
+import { hmacSha256 } from '../src/sha256.js'
 import { formatRefreshToken, hashSecret, MAX_REFRESH_TOKEN_LENGTH, mintSecret, mintSeed, mintSessionId, openSuccessor, parseRefreshToken, successorOf } from '../src/session/refresh-token.js'
 
 t.test('minted secrets carry 256 random bits and session ids 128', async (t) => {
@@ -56,6 +58,25 @@ t.test('hashing is SHA-256 and the sealed successor opens only with the retired 
   t.equal(openSuccessor(retired, sealed), successor)
   t.not(openSuccessor(mintSecret(), sealed), successor, 'another secret opens garbage')
   t.not(successorOf(retired, mintSeed()).secret, successor, 'each seed makes another successor')
+})
+
+t.test('the successor and its seal are the HMAC-SHA-256 derivation tokens and records already in use were made with', async (t) => {
+  const retired = mintSecret()
+  const seed = mintSeed()
+  const successor = createHmac('sha256', retired).update('fastify-refresh-sessions/successor-secret').update(seed).digest('base64url')
+  const pad = createHmac('sha256', retired).update('fastify-refresh-sessions/successor').digest()
+  const { secret, sealed } = successorOf(retired, seed)
+  t.equal(secret, successor)
+  t.equal(sealed.toString('hex'), Buffer.from(seed.map((byte, i) => byte ^ pad[i]!)).toString('hex'))
+})
+
+t.test('hmacSha256 gives what createHmac gives, for keys shorter and longer than a block and any message', async (t) => {
+  await fc.assert(fc.property(fc.string({ unit: 'grapheme', maxLength: 100 }), fc.array(fc.uint8Array({ maxLength: 150 }), { maxLength: 3 }), (key, parts) => {
+    const message = parts.map((part) => Buffer.from(part))
+    const expected = createHmac('sha256', key)
+    for (const part of message) expected.update(part)
+    t.equal(hmacSha256(key, ...message).toString('hex'), expected.digest('hex'))
+  }), { numRuns: 300 })
 })
 
 t.test('a successor 0.1.0 sealed whole (32 bytes) still opens', async (t) => {

@@ -8,8 +8,8 @@
  * secret is, and at rest there is only its SHA-256. Only the session core uses this module: a
  * store receives ids, hashes and sealed bytes, never a token.
  */
-import { createHmac, randomFillSync } from 'node:crypto'
-import { sha256 } from '../sha256.js'
+import { randomFillSync } from 'node:crypto'
+import { hmacSha256, sha256 } from '../sha256.js'
 
 const SESSION_ID_BYTES = 16
 const SECRET_BYTES = 32
@@ -153,12 +153,15 @@ export function openSuccessor (presentedSecret: string, sealed: Buffer): string 
   return sealed.length === SECRET_BYTES ? opened.toString('base64url') : successorFromSeed(presentedSecret, opened)
 }
 
+const SUCCESSOR_SECRET_LABEL = Buffer.from('fastify-refresh-sessions/successor-secret')
+const SUCCESSOR_PAD_LABEL = Buffer.from('fastify-refresh-sessions/successor')
+
 function successorFromSeed (presentedSecret: string, seed: Buffer): string {
-  return createHmac('sha256', presentedSecret).update('fastify-refresh-sessions/successor-secret').update(seed).digest('base64url')
+  return hmacSha256(presentedSecret, SUCCESSOR_SECRET_LABEL, seed).toString('base64url')
 }
 
 function successorPad (secret: string): Buffer {
-  return createHmac('sha256', secret).update('fastify-refresh-sessions/successor').digest()
+  return hmacSha256(secret, SUCCESSOR_PAD_LABEL)
 }
 
 function xor (a: Buffer, b: Buffer): Buffer {
