@@ -4,7 +4,7 @@
  * and works again by itself when ioredis reconnects.
  */
 import type { Cluster, Redis, Result } from 'ioredis'
-import { FINGERPRINT_BYTES, OLDER_SECRETS_REMEMBERED, verifierOf } from '../session/retired-secrets.js'
+import { FINGERPRINT_BYTES, OLDER_SECRETS_REMEMBERED, VERIFIER_BYTES, verifierOf } from '../session/retired-secrets.js'
 import { INDEX_LINGER_MS, validateLimits } from '../session/session-ttl.js'
 import type { BindInput, BindResult, CreateInput, CreateResult, RevocationWatcher, SetAuthenticationInput, RevokeBySecretInput, RevokeBySecretResult, RotateInput, Session, SessionLimits, SessionStore, StoreRotateResult } from '../session/store.js'
 import { StoreUnavailableError } from '../errors.js'
@@ -65,6 +65,8 @@ export class RedisStore implements SessionStore {
   readonly #channel: string
   readonly #clock: (() => number) | undefined
   readonly #deadlines: WriteDeadlines
+  /** rotate-3.lua's ARGV[5]: what every rotation of this store passes unchanged, as one argument. */
+  readonly #rotateSettings: string
 
   constructor (options: RedisStoreOptions) {
     this.#redis = options.redis
@@ -74,6 +76,8 @@ export class RedisStore implements SessionStore {
     this.#channel = options.revocationChannel === false ? '' : (options.revocationChannel ?? revocationChannel(this.#prefix))
     this.#clock = options.clock
     this.#deadlines = new WriteDeadlines(this.#redis, this.#timeoutMs, options.clock)
+    const { idleTtlMs, absoluteTtlMs, reuseGraceMs } = this.limits
+    this.#rotateSettings = [idleTtlMs, absoluteTtlMs, reuseGraceMs, FINGERPRINT_BYTES, OLDER_SECRETS_REMEMBERED, INDEX_LINGER_MS, VERIFIER_BYTES].join(':')
     defineScripts(this.#redis, SCRIPTS)
   }
 
@@ -95,10 +99,11 @@ export class RedisStore implements SessionStore {
   async rotate (input: RotateInput): Promise<StoreRotateResult> {
     const { userId, sessionId } = input
     const keys = sessionKeys(this.#prefix, userId)
+    // The three secrets' bytes in one argument (see rotate-3.lua): fewer, larger arguments cost ioredis less to write.
+    const secrets = Buffer.concat([input.presentedHash, verifierOf(input.successorHash), input.sealedSuccessor])
     const reply = await this.#write(() => this.#redis.refreshSessionsRotateBuffer(
-      keys.index, keys.sessionBase + sessionId, keys.revokedMark, this.#now(), this.#deadlines.deadline(), sessionId, input.presentedHash, verifierOf(input.successorHash),
-      input.sealedSuccessor, this.limits.idleTtlMs, this.limits.absoluteTtlMs, this.limits.reuseGraceMs,
-      input.clientId, FINGERPRINT_BYTES, OLDER_SECRETS_REMEMBERED, INDEX_LINGER_MS, this.#channel, encodeBinding(input.binding), input.binding
+      keys.index, keys.sessionBase + sessionId, keys.revokedMark, this.#now(), this.#deadlines.deadline(), sessionId, secrets, this.#rotateSettings,
+      input.clientId, this.#channel, input.binding === '' ? '' : encodeBinding(input.binding), input.binding
     ))
     const outcome = String(reply[0])
     switch (outcome) {

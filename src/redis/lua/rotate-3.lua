@@ -5,16 +5,16 @@ KEYS[1] the user's session index (or their only session: see record.lua)      KE
 KEYS[3] the user's revoke-all mark (see revoke-all-3.lua)
 ARGV[1] now ms ('' = Redis TIME)      ARGV[2] deadline ms ('' = none)
 ARGV[3] session id
-ARGV[4] SHA-256 of the presented secret (whole: a layout 1 record keeps whole hashes)
-ARGV[5] verifier of the successor secret (kept only when rotating)
-ARGV[6] the successor's seed sealed under the presented secret
-ARGV[7] idle ttl ms   ARGV[8] absolute ttl ms   ARGV[9] reuse grace ms
-ARGV[10] client id of the request ('' = none)
-ARGV[11] fingerprint bytes   ARGV[12] older fingerprints kept
-ARGV[13] how long the index outlives its newest session, ms
-ARGV[14] revocation channel ('' = do not publish)
-ARGV[15] the binding the request proved ('' = none), as the record keeps it (../compact-fields.ts)
-ARGV[16] the same binding as text (`<kind>:<thumbprint>`), as a layout 1 record kept it
+ARGV[4] the secrets, as bytes: the SHA-256 of the presented secret (whole, 32 bytes: a layout 1
+        record keeps whole hashes), the verifier of the successor secret (kept only when
+        rotating), then the successor's seed sealed under the presented secret
+ARGV[5] the store's settings, `<idle ttl ms>:<absolute ttl ms>:<reuse grace ms>:<fingerprint bytes>:
+        <older fingerprints kept>:<how long the index outlives its newest session, ms>:<verifier bytes>`
+        (one argument, built once per store: each argument costs the client and Redis)
+ARGV[6] client id of the request ('' = none)
+ARGV[7] revocation channel ('' = do not publish)
+ARGV[8] the binding the request proved ('' = none), as the record keeps it (../compact-fields.ts)
+ARGV[9] the same binding as text (`<kind>:<thumbprint>`), as a layout 1 record kept it
 Reply: 'late' (nothing written) after the deadline; else
   { 'rotated', createdAt, lastUsedAt, expiresAt, userAgent, ip, clientId, data, authentication, binding, boundNow }
   (boundNow: 1 when this rotation bound an unbound session, else 0)
@@ -24,8 +24,12 @@ Reply: 'late' (nothing written) after the deadline; else
 ]]
 local now = nowMs(ARGV[1])
 if isLate(now, ARGV[2]) then return 'late' end
-local index, key, sid, presented = KEYS[1], KEYS[2], ARGV[3], ARGV[4]
-local idle, absolute, grace, fpBytes = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[11])
+local index, key, sid = KEYS[1], KEYS[2], ARGV[3]
+local idle, absolute, grace, fpBytes, olderKept, linger, verifierBytes = string.match(ARGV[5], '^(%d+):(%d+):(%d+):(%d+):(%d+):(%d+):(%d+)$')
+idle, absolute, grace, fpBytes, olderKept, linger, verifierBytes = tonumber(idle), tonumber(absolute), tonumber(grace), tonumber(fpBytes), tonumber(olderKept), tonumber(linger), tonumber(verifierBytes)
+local presented = string.sub(ARGV[4], 1, 32)
+local successor = string.sub(ARGV[4], 33, 32 + verifierBytes)
+local sealedSuccessor = string.sub(ARGV[4], 33 + verifierBytes)
 
 local packed = redis.call('GET', key)
 -- Not at a key of its own: the index key may hold the user's only session (see record.lua).
@@ -64,14 +68,14 @@ if not packed or expiresAt <= now then
   if ended then return { 'expired' } end
   return { 'missing' }
 end
-if cid ~= ARGV[10] then return { 'invalid' } end
+if cid ~= ARGV[6] then return { 'invalid' } end
 -- Before the secret is classified: without the key, even a retired token cannot revoke the session.
--- (A layout 1 record keeps the binding as text: ARGV[16].)
-if binding ~= '' and binding ~= ARGV[15] and binding ~= ARGV[16] then return { 'unbound' } end
+-- (A layout 1 record keeps the binding as text: ARGV[9].)
+if binding ~= '' and binding ~= ARGV[8] and binding ~= ARGV[9] then return { 'unbound' } end
 
 local function revokeAsReused (kind)
   removeSession(solo, index, key, sid)
-  announce(ARGV[14], now, sid)
+  announce(ARGV[7], now, sid)
   return { 'reused', kind }
 end
 
@@ -80,18 +84,18 @@ if class == 'newest' then
   -- The predecessor joins the older fingerprints; when it was retired is kept for 'stale'. The
   -- presented secret becomes the predecessor, kept as a verifier as long as the successor's.
   if p ~= '' then
-    older = string.sub(string.sub(p, 1, fpBytes) .. older, 1, fpBytes * tonumber(ARGV[12]))
+    older = string.sub(string.sub(p, 1, fpBytes) .. older, 1, fpBytes * olderKept)
     previousRotatedAt = rotatedAt
   end
   local boundNow = 0
-  if binding == '' and ARGV[15] ~= '' then boundNow = 1 end
-  binding = ARGV[15]
+  if binding == '' and ARGV[8] ~= '' then boundNow = 1 end
+  binding = ARGV[8]
   local newExpiresAt = sessionExpiry(createdAt, now, idle, absolute)
-  local successor, predecessor, linger = ARGV[5], string.sub(presented, 1, #ARGV[5]), tonumber(ARGV[13])
+  local predecessor = string.sub(presented, 1, verifierBytes)
   if solo then
-    redis.call('SET', index, packRecord(successor, createdAt, now, predecessor, ARGV[6], older, ua, ip, cid, data, previousRotatedAt, auth, binding, sid, newExpiresAt), 'PXAT', newExpiresAt + linger)
+    redis.call('SET', index, packRecord(successor, createdAt, now, predecessor, sealedSuccessor, older, ua, ip, cid, data, previousRotatedAt, auth, binding, sid, newExpiresAt), 'PXAT', newExpiresAt + linger)
   else
-    redis.call('SET', key, packRecord(successor, createdAt, now, predecessor, ARGV[6], older, ua, ip, cid, data, previousRotatedAt, auth, binding), 'PXAT', newExpiresAt)
+    redis.call('SET', key, packRecord(successor, createdAt, now, predecessor, sealedSuccessor, older, ua, ip, cid, data, previousRotatedAt, auth, binding), 'PXAT', newExpiresAt)
     -- The index lives as long as its latest session (+ linger). GT only ever extends it (Redis 7+);
     -- it treats a key without TTL as infinite, so a key ZADD (re)created, which it says by adding
     -- the member, gets one plainly. An index that already had the member has its TTL.
