@@ -89,9 +89,8 @@ export class RedisStore implements SessionStore {
       this.limits.idleTtlMs, this.limits.absoluteTtlMs, this.limits.maxSessionsPerUser,
       encodeUserAgent(userAgent), encodeIp(ip), clientId, data, INDEX_LINGER_MS, this.#channel, authentication, encodeBinding(binding)
     ))
-    const text = (value: string): string | null => value === '' ? null : value
     return {
-      session: { userId, id: sessionId, createdAt: Number(createdAt), lastUsedAt: Number(createdAt), expiresAt: Number(expiresAt), userAgent: text(userAgent), ip: text(ip), clientId: text(clientId), data: text(data), authentication: text(authentication), binding: text(binding) },
+      session: { userId, id: sessionId, createdAt: Number(createdAt), lastUsedAt: Number(createdAt), expiresAt: Number(expiresAt), userAgent: textOrNull(userAgent), ip: textOrNull(ip), clientId: textOrNull(clientId), data: textOrNull(data), authentication: textOrNull(authentication), binding: textOrNull(binding) },
       evicted: evicted.map(String)
     }
   }
@@ -221,22 +220,26 @@ export class RedisStore implements SessionStore {
 
 /** [createdAt, lastUsedAt, expiresAt, userAgent, ip, clientId, data, authentication, binding] as a script returns them (Buffers: the record's encodings). */
 function toSession (userId: string, id: string, fields: Array<number | Buffer>): Session {
-  const text = (value: string): string | null => value === '' ? null : value
-  const field = (i: number): Buffer => {
-    const value = fields[i]
-    return Buffer.isBuffer(value) ? value : Buffer.from(value === undefined ? '' : String(value))
-  }
   return {
     userId,
     id,
     createdAt: Number(fields[0]),
     lastUsedAt: Number(fields[1]),
     expiresAt: Number(fields[2]),
-    userAgent: text(decodeUserAgent(field(3).toString('utf8'))),
-    ip: text(decodeIp(field(4))),
-    clientId: text(field(5).toString('utf8')),
-    data: text(field(6).toString('utf8')),
-    authentication: text(field(7).toString('utf8')),
-    binding: text(decodeBinding(field(8)))
+    userAgent: textOrNull(decodeUserAgent(field(fields, 3).toString('utf8'))),
+    ip: textOrNull(decodeIp(field(fields, 4))),
+    clientId: textOrNull(field(fields, 5).toString('utf8')),
+    data: textOrNull(field(fields, 6).toString('utf8')),
+    authentication: textOrNull(field(fields, 7).toString('utf8')),
+    binding: textOrNull(decodeBinding(field(fields, 8)))
   }
+}
+
+function field (fields: Array<number | Buffer>, i: number): Buffer {
+  const value = fields[i]
+  return Buffer.isBuffer(value) ? value : Buffer.from(value === undefined ? '' : String(value))
+}
+
+function textOrNull (value: string): string | null {
+  return value === '' ? null : value
 }
