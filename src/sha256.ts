@@ -43,5 +43,9 @@ function oneShotHmac (hash: OneShot, key: string, message: Buffer[]): Buffer {
   let offset = BLOCK_BYTES
   for (const part of message) offset += part.copy(inner, offset)
   hash('sha256', inner, 'buffer').copy(outer, BLOCK_BYTES)
-  return hash('sha256', outer, 'buffer')
+  const mac = hash('sha256', outer, 'buffer')
+  // allocUnsafe hands out slices of a shared pool: no key-derived byte is left in it.
+  inner.fill(0)
+  outer.fill(0)
+  return mac
 }
