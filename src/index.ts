@@ -3,7 +3,7 @@
  */
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
-import { registerAccessTokens } from './access/access-token.js'
+import { createAccessTokens } from './access/access-token.js'
 import type { PluginContext } from './context.js'
 import { createAuthenticate, createAuthenticateCheck, createAuthenticateSession, createRequireBinding, requireRoles } from './access/authenticate.js'
 import { requireRecentAuth } from './access/require-recent-auth.js'
@@ -60,7 +60,7 @@ async function refreshSessions (fastify: FastifyInstance, userOptions: RefreshSe
     await limiter?.close()
   })
 
-  const tokens = await registerAccessTokens(fastify, options.accessToken)
+  const tokens = createAccessTokens(options.accessToken)
   const passwords = createPasswordHasher(options.argon2)
   const argon2Queue = options.argon2Queue === false ? null : new WorkGate(options.argon2Queue, () => new LoginBusyError())
   // The routes' argon2 calls queue for a bounded number of slots; the app's own hashPassword and

@@ -3,12 +3,11 @@
  * the heap nor pushes a valid token out. A hit is proven by counting signature verifications, not
  * by timing.
  */
-import t, { type Test } from 'tap'
-import Fastify from 'fastify'
+import t from 'tap'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { randomBytes } from 'node:crypto'
-import { registerAccessTokens, type AccessTokens, type AccessTokenSettings } from '../src/access/access-token.js'
+import { createAccessTokens, type AccessTokens, type AccessTokenSettings } from '../src/access/access-token.js'
 import { HS256_SECRET } from './helpers/build-app.js'
 import { claims, signJwt } from './helpers/jwt.js'
 
@@ -20,12 +19,8 @@ function settings (overrides: Partial<AccessTokenSettings> = {}): AccessTokenSet
   return { secret: Buffer.from(HS256_SECRET), keys: [], signingKid: null, ttlSeconds: 900, issuer: null, audience: null, cookieName: null, verifyCacheSize: 10_000, clockSkewSeconds: 30, ...overrides }
 }
 
-async function tokensFor (t: Test, overrides: Partial<AccessTokenSettings> = {}): Promise<AccessTokens> {
-  const app = Fastify()
-  t.teardown(() => app.close())
-  const tokens = await registerAccessTokens(app, settings(overrides))
-  await app.ready()
-  return tokens
+function tokensFor (overrides: Partial<AccessTokenSettings> = {}): AccessTokens {
+  return createAccessTokens(settings(overrides))
 }
 
 function heapAfterGc (): number {
@@ -40,7 +35,7 @@ function bogus (i: number): string {
 }
 
 t.test('20 000 distinct bogus tokens: heap grows < 10 MB, the valid token stays cached', async (t) => {
-  const tokens = await tokensFor(t)
+  const tokens = tokensFor()
   const valid = tokens.sign({ userId: 'u-1', sessionId: 's-1', roles: ['user'], claims: {}, notAfter: Date.now() + 3_600_000 }).token
   const first = tokens.verify(valid)
   t.equal(tokens.verifications, 1)
@@ -65,13 +60,13 @@ t.test('20 000 distinct bogus tokens: heap grows < 10 MB, the valid token stays 
   t.equal(tokens.verifications, verifications, 'the valid token was not evicted: no new verification')
 })
 
-t.test('the cache is an LRU bounded by verifyCacheSize; 0 turns it off; a failure is never cached', async (t) => {
-  const tokens = await tokensFor(t, { verifyCacheSize: 2 })
+t.test('the cache is bounded by verifyCacheSize, a used token outlives an unused one; 0 turns it off; a failure is never cached', async (t) => {
+  const tokens = tokensFor({ verifyCacheSize: 2 })
   const sign = (sid: string): string => tokens.sign({ userId: 'u-1', sessionId: sid, roles: [], claims: {}, notAfter: Date.now() + 3_600_000 }).token
   const [a, b, c] = [sign('a'), sign('b'), sign('c')]
   tokens.verify(a)
   tokens.verify(b)
-  tokens.verify(a) // a is now the most recently used
+  tokens.verify(a) // a hit: a gets a second chance
   tokens.verify(c) // evicts b
   t.equal(tokens.verifications, 3)
   tokens.verify(a)
@@ -85,7 +80,7 @@ t.test('the cache is an LRU bounded by verifyCacheSize; 0 turns it off; a failur
   t.throws(() => tokens.verify(bad), { code: 'AUTH_TOKEN_INVALID' })
   t.equal(tokens.verifications, 6, 'a refused token is verified again each time')
 
-  const off = await tokensFor(t, { verifyCacheSize: 0 })
+  const off = tokensFor({ verifyCacheSize: 0 })
   const token = off.sign({ userId: 'u-1', sessionId: 's', roles: [], claims: {}, notAfter: Date.now() + 3_600_000 }).token
   off.verify(token)
   off.verify(token)

@@ -1,7 +1,7 @@
 /**
- * Access tokens: JWT through @fastify/jwt (fast-jwt underneath), one registration per key inside
- * an encapsulated scope, so none of its decorators (`fastify.jwt`, `request.jwtVerify`,
- * `request.user`) reach the app, which may register its own @fastify/jwt.
+ * Access tokens: JWT through fast-jwt's signers and verifiers, one pair per key, called directly:
+ * nothing is registered on the app (which may register its own @fastify/jwt), and a verification
+ * pays no per-call option merging (@fastify/jwt's `verify` copies its options on every call).
  *
  * Every verifier is pinned to its key's one algorithm: `none`, algorithm confusion (HS256 signed
  * with a public key) and unknown kids are refused; `jku` / `jwk` / `x5u` headers are never read.
@@ -9,14 +9,14 @@
  * The cache is ours, not fast-jwt's: fast-jwt's also stores failures, so a flood of distinct bogus
  * tokens would fill the heap and push valid tokens out. Only successes enter ours.
  */
-import fastifyJwt from '@fastify/jwt'
+import { createSigner, createVerifier, type Algorithm } from 'fast-jwt'
 import type { JsonWebKey } from 'node:crypto'
-import type { FastifyInstance } from 'fastify'
 import { TokenExpiredError, TokenInvalidError } from '../errors.js'
 import type { ResolvedKey } from './key-set.js'
 import type { Binding } from '../session/binding.js'
 import type { Authentication } from '../session/authentication.js'
 import type { AuthUser } from '../types.js'
+import { VerifyCache, type CacheEntry } from './verify-cache.js'
 
 export interface AccessTokenClaims {
   sub: string
@@ -50,12 +50,12 @@ export interface AccessTokenInput {
  * A verified token as the cache keeps it: its claims, and the `request.user` authenticate builds
  * from them once (null until then), so that a hit costs one Map lookup and no allocation.
  */
-export class VerifiedToken {
+export class VerifiedToken implements CacheEntry {
   readonly claims: AccessTokenClaims
   readonly expiresAtMs: number
   user: AuthUser | null = null
-  /** The cache's insertion count when this entry was (re)inserted: its age in insertions. */
-  stamp = 0
+  referenced = false
+  slot = 0
 
   constructor (claims: AccessTokenClaims) {
     this.claims = claims
@@ -91,10 +91,8 @@ export function extraClaims (claims: Record<string, unknown>): Record<string, un
 /** Far above any token we sign; anything longer is refused before parsing. */
 const MAX_TOKEN_LENGTH = 8192
 
-interface JwtNamespace {
-  sign (payload: Record<string, unknown>): string
-  verify (token: string): Record<string, unknown>
-}
+type Verify = (token: string) => Record<string, unknown>
+type Sign = (payload: Record<string, unknown>) => string
 
 /** The `accessToken` options as resolveOptions leaves them: judged, durations in seconds. */
 export interface AccessTokenSettings {
@@ -115,11 +113,11 @@ export interface AccessTokenSettings {
 /** A V8 Map holds at most 2^24 entries; a larger configured bound would only throw once reached. */
 const MAX_CACHE_ENTRIES = 2 ** 24 - 1
 
-export async function registerAccessTokens (fastify: FastifyInstance, options: AccessTokenSettings): Promise<AccessTokens> {
-  const verifiers = new Map<string, JwtNamespace>()
-  let signer: JwtNamespace | undefined
+export function createAccessTokens (options: AccessTokenSettings): AccessTokens {
+  const verifiers = new Map<string, Verify>()
+  let signer: Sign | undefined
   const jwks: JsonWebKey[] = []
-  const verify = {
+  const verifyOptions = {
     cache: false,
     // nbf is checked below with the clock-skew leeway (fast-jwt's clockTolerance would stretch exp too).
     ignoreNotBefore: true,
@@ -129,54 +127,32 @@ export async function registerAccessTokens (fastify: FastifyInstance, options: A
     ...(options.audience !== null && { allowedAud: options.audience })
   }
   // No expiresIn here: sign() sets exp itself, so that it can stop at the session's end.
-  const sign = {
+  const signOptions = {
     ...(options.issuer !== null && { iss: options.issuer }),
     ...(options.audience !== null && { aud: options.audience })
   }
+  const verifier = (key: Buffer | string, algorithm: Algorithm): Verify =>
+    createVerifier({ ...verifyOptions, key, algorithms: [algorithm] }) as Verify
+  const signerOf = (key: Buffer | string, algorithm: Algorithm, kid: string | null): Sign =>
+    createSigner({ ...signOptions, key, algorithm, ...(kid !== null && { kid }) }) as Sign
 
-  await fastify.register(async function accessTokenScope (scope) {
-    let index = 0
-    const register = async (kid: string | null, secret: unknown, algorithm: string): Promise<JwtNamespace> => {
-      const namespace = `refreshSessions${index++}`
-      await scope.register(fastifyJwt, {
-        namespace,
-        decoratorName: 'refreshSessionsJwtPayload',
-        secret: secret as string,
-        sign: { ...sign, algorithm: algorithm as 'HS256', ...(kid !== null && { kid }) },
-        verify: { ...verify, algorithms: [algorithm as 'HS256'] }
-      })
-      return (scope.jwt as unknown as Record<string, JwtNamespace>)[namespace]!
-    }
-    if (options.secret !== null) {
-      signer = await register(null, options.secret, 'HS256')
-      verifiers.set('', signer)
-      return
-    }
-    for (const { kid, alg, publicKey, privateKey } of options.keys) {
-      const publicPem = publicKey.export({ type: 'spki', format: 'pem' }).toString()
-      const privatePem = privateKey?.export({ type: 'pkcs8', format: 'pem' }).toString()
-      const jwt = await register(kid, { public: publicPem, ...(privatePem !== undefined && { private: privatePem }) }, alg)
-      verifiers.set(kid, jwt)
-      if (kid === options.signingKid) signer = jwt
-      jwks.push({ ...publicKey.export({ format: 'jwk' }), kid, alg, use: 'sig' } as JsonWebKey)
-    }
-  })
+  if (options.secret !== null) {
+    verifiers.set('', verifier(options.secret, 'HS256'))
+    signer = signerOf(options.secret, 'HS256', null)
+  }
+  for (const { kid, alg, publicKey, privateKey } of options.keys) {
+    verifiers.set(kid, verifier(publicKey.export({ type: 'spki', format: 'pem' }).toString(), alg as Algorithm))
+    if (kid === options.signingKid && privateKey !== null) signer = signerOf(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), alg as Algorithm, kid)
+    jwks.push({ ...publicKey.export({ format: 'jwk' }), kid, alg, use: 'sig' } as JsonWebKey)
+  }
 
   // HS256 has one verifier and no kid; a key set always looks the kid up, even with one key,
   // so that a kid naming no key is refused whatever the size of the set.
   const hs256 = options.secret !== null ? verifiers.get('')! : null
   const cacheSize = Math.min(options.verifyCacheSize, MAX_CACHE_ENTRIES)
-  /**
-   * Token -> its entry (the same object on every hit), in insertion order, oldest first. An LRU
-   * that moves a hit to the back only once it has aged into the older half of the cache: a token
-   * used at any moment stays for at least cacheSize / 2 new tokens after that use, and the hot
-   * set of a busy API costs one lookup per request instead of a delete and an insert.
-   */
-  const cache = new Map<string, VerifiedToken>()
-  const halfLife = Math.max(1, cacheSize >>> 1)
-  let stamps = 0
+  const cache = cacheSize === 0 ? null : new VerifyCache<VerifiedToken>(cacheSize)
   let verifications = 0
-  const pick = (token: string): JwtNamespace | undefined => hs256 ?? verifiers.get(headerKid(token) ?? '')
+  const pick = (token: string): Verify | undefined => hs256 ?? verifiers.get(headerKid(token) ?? '')
 
   const verifyUncached = (token: string): VerifiedToken => {
     if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) throw new TokenInvalidError()
@@ -185,7 +161,7 @@ export async function registerAccessTokens (fastify: FastifyInstance, options: A
     let payload: Record<string, unknown>
     verifications++
     try {
-      payload = verifier.verify(token)
+      payload = verifier(token)
     } catch (error) {
       if ((error as { code?: string }).code === 'FAST_JWT_EXPIRED') throw new TokenExpiredError()
       throw new TokenInvalidError()
@@ -200,23 +176,11 @@ export async function registerAccessTokens (fastify: FastifyInstance, options: A
   }
 
   const lookup = (token: string): VerifiedToken => {
-    if (cacheSize === 0) return verifyUncached(token)
+    if (cache === null) return verifyUncached(token)
     const hit = cache.get(token)
-    if (hit !== undefined) {
-      if (hit.expiresAtMs > Date.now()) {
-        if (stamps - hit.stamp >= halfLife) {
-          cache.delete(token)
-          cache.set(token, hit)
-          hit.stamp = ++stamps
-        }
-        return hit
-      }
-      cache.delete(token)
-    }
+    if (hit !== undefined) return hit
     const entry = verifyUncached(token)
-    if (cache.size >= cacheSize) cache.delete(cache.keys().next().value!)
-    cache.set(token, entry)
-    entry.stamp = ++stamps
+    cache.add(token, entry)
     return entry
   }
 
@@ -228,7 +192,7 @@ export async function registerAccessTokens (fastify: FastifyInstance, options: A
       const expiresIn = Math.max(1, Math.min(options.ttlSeconds, Math.floor(notAfter / 1000) - now))
       const bound = binding == null ? undefined : { bnd: binding.kind, ...(binding.kind === 'dpop' && { cnf: { jkt: binding.thumbprint } }) }
       const authenticated = authentication == null ? undefined : { auth_time: authentication.authTime, amr: [...authentication.amr] }
-      return { token: signer!.sign({ ...extraClaims(claims), sub: userId, sid: sessionId, roles: [...roles], ...authenticated, ...bound, exp: now + expiresIn }), expiresIn }
+      return { token: signer!({ ...extraClaims(claims), sub: userId, sid: sessionId, roles: [...roles], ...authenticated, ...bound, exp: now + expiresIn }), expiresIn }
     },
     get verifications () { return verifications },
     lookup,

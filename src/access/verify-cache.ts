@@ -1,0 +1,78 @@
+/**
+ * The verify cache: token -> its verified entry, at most `capacity` entries, each served until its
+ * expiry, evicted by CLOCK (second chance). A hit sets the entry's `referenced` flag and nothing
+ * else: no reordering, so the hot set of a busy API costs one Map lookup per request. A miss takes
+ * the slot under a hand that walks a ring of the entries: a referenced entry loses its flag and is
+ * passed over once, the first one without is evicted. A token used at least once per turn of the
+ * hand (about `capacity` new tokens) stays; a scan of one-off tokens evicts one-off tokens first.
+ *
+ * Eviction deletes the victim by its key. Not by asking the Map for its oldest key: V8 keeps a
+ * deleted Map entry as a hole until the table is rebuilt, and an iterator skips the holes from
+ * the front, so evicting the oldest costs a walk over every hole left since the last rebuild.
+ */
+export interface CacheEntry {
+  /** When the entry stops being served (epoch ms). */
+  readonly expiresAtMs: number
+  /** Set by a hit, cleared by the hand passing over it. */
+  referenced: boolean
+  /** Its place in the ring. */
+  slot: number
+}
+
+export class VerifyCache<E extends CacheEntry> {
+  readonly #capacity: number
+  readonly #entries = new Map<string, E>()
+  /** Slot -> entry (undefined: a free slot) and its key; grown up to capacity, then reused. */
+  readonly #ring: Array<E | undefined> = []
+  readonly #keys: string[] = []
+  #hand = 0
+
+  constructor (capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('the verify cache holds at least one entry')
+    this.#capacity = capacity
+  }
+
+  get size (): number {
+    return this.#entries.size
+  }
+
+  /** The live entry of token, or undefined (an expired one is dropped). */
+  get (token: string): E | undefined {
+    const entry = this.#entries.get(token)
+    if (entry === undefined) return undefined
+    if (entry.expiresAtMs > Date.now()) {
+      if (!entry.referenced) entry.referenced = true
+      return entry
+    }
+    this.#entries.delete(token)
+    this.#ring[entry.slot] = undefined
+    this.#keys[entry.slot] = ''
+    return undefined
+  }
+
+  /** Adds token's entry (token must not be cached), evicting one when full. */
+  add (token: string, entry: E): void {
+    const slot = this.#ring.length < this.#capacity ? this.#ring.length : this.#victim()
+    entry.referenced = false
+    entry.slot = slot
+    this.#ring[slot] = entry
+    this.#keys[slot] = token
+    this.#entries.set(token, entry)
+  }
+
+  /** A free slot: the first under the hand that is empty or not referenced since the hand last passed. */
+  #victim (): number {
+    for (;;) {
+      const slot = this.#hand
+      this.#hand = slot + 1 === this.#capacity ? 0 : slot + 1
+      const entry = this.#ring[slot]
+      if (entry === undefined) return slot
+      if (entry.referenced) {
+        entry.referenced = false
+        continue
+      }
+      this.#entries.delete(this.#keys[slot]!)
+      return slot
+    }
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * The verify cache's policy (CLOCK, second chance): bounded exactly, hot tokens survive scans of
+ * one-off tokens, expired entries are never served. Unit tests on the cache alone; what enters it
+ * (successes only) is access-token-verify-cache.test.ts.
+ */
+import t from 'tap'
+import { VerifyCache, type CacheEntry } from '../src/access/verify-cache.js'
+
+const HOUR = 3_600_000
+
+function entry (expiresAtMs = Date.now() + HOUR): CacheEntry {
+  return { expiresAtMs, referenced: false, slot: 0 }
+}
+
+t.test('never holds more than its capacity, and fills up to it exactly', async (t) => {
+  const cache = new VerifyCache(100)
+  for (let i = 0; i < 1000; i++) {
+    cache.add(`token-${i}`, entry())
+    if (i % 3 === 0) cache.get(`token-${i - 50}`)
+    t.ok(cache.size <= 100, `size ${cache.size} after ${i + 1} additions`)
+  }
+  t.equal(cache.size, 100)
+})
+
+t.test('a hot token survives a scan of many one-off tokens', async (t) => {
+  const cache = new VerifyCache(100)
+  const hot = entry()
+  cache.add('hot', hot)
+  for (let i = 0; i < 10_000; i++) {
+    // Used once every 90 one-off tokens: less than one turn of the hand.
+    if (i % 90 === 0) t.equal(cache.get('hot'), hot, `hot is still cached after ${i} one-offs`)
+    cache.add(`one-off-${i}`, entry())
+  }
+  t.equal(cache.get('hot'), hot)
+  t.equal(cache.size, 100)
+})
+
+t.test('an entry used since the hand last passed gets a second chance; unused ones go first', async (t) => {
+  const cache = new VerifyCache(3)
+  const [a, b, c] = [entry(), entry(), entry()]
+  cache.add('a', a)
+  cache.add('b', b)
+  cache.add('c', c)
+  cache.get('a')
+  cache.add('d', entry()) // passes over a (clearing its flag), evicts b
+  t.equal(cache.get('b'), undefined, 'b was evicted')
+  t.equal(cache.get('a'), a, 'a stays')
+  t.equal(cache.get('c'), c, 'c stays')
+  t.equal(cache.size, 3)
+})
+
+t.test('an expired entry is not served, and frees its place', async (t) => {
+  const realNow = Date.now
+  t.teardown(() => { Date.now = realNow })
+  const now = realNow()
+  Date.now = () => now
+  const cache = new VerifyCache(2)
+  cache.add('short', entry(now + 1000))
+  cache.add('long', entry(now + HOUR))
+  Date.now = () => now + 999
+  t.ok(cache.get('short'), 'served until its expiry')
+  Date.now = () => now + 1000
+  t.equal(cache.get('short'), undefined, 'not served at its expiry')
+  t.equal(cache.size, 1)
+  const next = entry(now + HOUR)
+  cache.add('next', next)
+  t.equal(cache.get('long')?.expiresAtMs, now + HOUR, 'the free place was taken, not a live entry')
+  t.equal(cache.get('next'), next)
+  t.equal(cache.size, 2)
+})
+
+t.test('a capacity below one is refused', async (t) => {
+  t.throws(() => new VerifyCache(0), RangeError)
+  t.throws(() => new VerifyCache(1.5), RangeError)
+})
