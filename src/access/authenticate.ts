@@ -56,6 +56,15 @@ function boundKey (claims: AccessTokenClaims): string | null {
   return typeof jkt === 'string' ? jkt : null
 }
 
+/** Shared by every user without extra claims or amr: nothing more for each cached token to keep. */
+const NO_CLAIMS: Record<string, unknown> = Object.freeze({})
+const NO_AMR = Object.freeze([]) as unknown as string[]
+
+function isEmpty (object: Record<string, unknown>): boolean {
+  for (const name in object) if (Object.hasOwn(object, name)) return false
+  return true
+}
+
 /**
  * `request.user`: one fixed shape for every token, built once per cached token. Frozen through
  * roles and claims: the same object serves every request with this token, so a handler that
@@ -79,11 +88,14 @@ class AuthenticatedUser implements AuthUser {
   constructor (claims: AccessTokenClaims) {
     this.id = claims.sub
     this.sessionId = claims.sid
-    this.roles = Object.freeze(claims.roles.slice()) as string[]
-    this.claims = Object.freeze(extraClaims(claims))
+    // The claims' own arrays, frozen in place: the claims object is the cache entry's alone, and
+    // copies would double what every cached token keeps alive.
+    this.roles = Object.freeze(claims.roles) as string[]
+    const extra = extraClaims(claims)
+    this.claims = isEmpty(extra) ? NO_CLAIMS : Object.freeze(extra)
     const authenticated = typeof claims.auth_time === 'number' && isStringArray(claims.amr)
     if (authenticated) (this as { authTime?: number }).authTime = claims.auth_time
-    this.amr = Object.freeze(authenticated ? (claims.amr as string[]).slice() : []) as string[]
+    this.amr = authenticated ? Object.freeze(claims.amr) as string[] : NO_AMR
     this.#issuedAt = claims.iat
     this.#binding = claims.bnd === 'dbsc' || claims.bnd === 'dpop' ? claims.bnd : null
     Object.freeze(this)
