@@ -69,6 +69,18 @@ t.test('an expired entry is not served, and frees its place', async (t) => {
   t.equal(cache.size, 2)
 })
 
+t.test('a token ending like a cached one is not served its entry, and does not replace it', async (t) => {
+  const cache = new VerifyCache(10)
+  const cached = entry()
+  const ending = '.the-same-signature-ending'
+  cache.add('header.payload' + ending, cached)
+  t.equal(cache.get('header.forged' + ending), undefined, 'a miss: the whole token is compared')
+  cache.add('header.other' + ending, entry())
+  t.equal(cache.get('header.other' + ending), undefined, 'not cached: its key is taken')
+  t.equal(cache.get('header.payload' + ending), cached, 'the first one is still served')
+  t.equal(cache.size, 1)
+})
+
 t.test('a capacity below one is refused', async (t) => {
   t.throws(() => new VerifyCache(0), RangeError)
   t.throws(() => new VerifyCache(1.5), RangeError)

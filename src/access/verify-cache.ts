@@ -6,6 +6,12 @@
  * passed over once, the first one without is evicted. A token used at least once per turn of the
  * hand (about `capacity` new tokens) stays; a scan of one-off tokens evicts one-off tokens first.
  *
+ * The Map's key is the token's last KEY_LENGTH characters (its signature's), compared in full
+ * against the slot's token on a hit: a fresh header string's hash is computed on every request, and
+ * hashing a few characters instead of a few hundred is most of what a hit costs. Two valid tokens
+ * that share a key are not both cached (the second is verified each time); a forged token with a
+ * cached token's key is a miss, verified and refused like any other.
+ *
  * Eviction deletes the victim by its key. Not by asking the Map for its oldest key: V8 keeps a
  * deleted Map entry as a hole until the table is rebuilt, and an iterator skips the holes from
  * the front, so evicting the oldest costs a walk over every hole left since the last rebuild.
@@ -19,12 +25,19 @@ export interface CacheEntry {
   slot: number
 }
 
+/** Below 13 characters V8 copies a substring instead of pointing into the header it came from. */
+const KEY_LENGTH = 12
+
+function keyOf (token: string): string {
+  return token.length > KEY_LENGTH ? token.slice(-KEY_LENGTH) : token
+}
+
 export class VerifyCache<E extends CacheEntry> {
   readonly #capacity: number
   readonly #entries = new Map<string, E>()
-  /** Slot -> entry (undefined: a free slot) and its key; grown up to capacity, then reused. */
+  /** Slot -> entry (undefined: a free slot) and its token; grown up to capacity, then reused. */
   readonly #ring: Array<E | undefined> = []
-  readonly #keys: string[] = []
+  readonly #tokens: string[] = []
   #hand = 0
 
   constructor (capacity: number) {
@@ -38,26 +51,29 @@ export class VerifyCache<E extends CacheEntry> {
 
   /** The live entry of token, or undefined (an expired one is dropped). */
   get (token: string): E | undefined {
-    const entry = this.#entries.get(token)
-    if (entry === undefined) return undefined
+    const key = keyOf(token)
+    const entry = this.#entries.get(key)
+    if (entry === undefined || this.#tokens[entry.slot] !== token) return undefined
     if (entry.expiresAtMs > Date.now()) {
       if (!entry.referenced) entry.referenced = true
       return entry
     }
-    this.#entries.delete(token)
+    this.#entries.delete(key)
     this.#ring[entry.slot] = undefined
-    this.#keys[entry.slot] = ''
+    this.#tokens[entry.slot] = ''
     return undefined
   }
 
-  /** Adds token's entry (token must not be cached), evicting one when full. */
+  /** Adds token's entry (token must not be cached), evicting one when full; not when another token holds its key. */
   add (token: string, entry: E): void {
+    const key = keyOf(token)
+    if (this.#entries.has(key)) return
     const slot = this.#ring.length < this.#capacity ? this.#ring.length : this.#victim()
     entry.referenced = false
     entry.slot = slot
     this.#ring[slot] = entry
-    this.#keys[slot] = token
-    this.#entries.set(token, entry)
+    this.#tokens[slot] = token
+    this.#entries.set(key, entry)
   }
 
   /** A free slot: the first under the hand that is empty or not referenced since the hand last passed. */
@@ -71,7 +87,7 @@ export class VerifyCache<E extends CacheEntry> {
         entry.referenced = false
         continue
       }
-      this.#entries.delete(this.#keys[slot]!)
+      this.#entries.delete(keyOf(this.#tokens[slot]!))
       return slot
     }
   }
