@@ -8,14 +8,14 @@ import { VerifyCache, type CacheEntry } from '../src/access/verify-cache.js'
 
 const HOUR = 3_600_000
 
-function entry (expiresAtMs = Date.now() + HOUR): CacheEntry {
-  return { expiresAtMs, referenced: false, slot: 0 }
+function entry (token: string, expiresAtMs = Date.now() + HOUR): CacheEntry {
+  return { token, expiresAtMs, referenced: false, slot: 0 }
 }
 
 t.test('never holds more than its capacity, and fills up to it exactly', async (t) => {
   const cache = new VerifyCache(100)
   for (let i = 0; i < 1000; i++) {
-    cache.add(`token-${i}`, entry())
+    cache.add(entry(`token-${i}`))
     if (i % 3 === 0) cache.get(`token-${i - 50}`)
     t.ok(cache.size <= 100, `size ${cache.size} after ${i + 1} additions`)
   }
@@ -24,12 +24,12 @@ t.test('never holds more than its capacity, and fills up to it exactly', async (
 
 t.test('a hot token survives a scan of many one-off tokens', async (t) => {
   const cache = new VerifyCache(100)
-  const hot = entry()
-  cache.add('hot', hot)
+  const hot = entry('hot')
+  cache.add(hot)
   for (let i = 0; i < 10_000; i++) {
     // Used once every 90 one-off tokens: less than one turn of the hand.
     if (i % 90 === 0) t.equal(cache.get('hot'), hot, `hot is still cached after ${i} one-offs`)
-    cache.add(`one-off-${i}`, entry())
+    cache.add(entry(`one-off-${i}`))
   }
   t.equal(cache.get('hot'), hot)
   t.equal(cache.size, 100)
@@ -37,12 +37,12 @@ t.test('a hot token survives a scan of many one-off tokens', async (t) => {
 
 t.test('an entry used since the hand last passed gets a second chance; unused ones go first', async (t) => {
   const cache = new VerifyCache(3)
-  const [a, b, c] = [entry(), entry(), entry()]
-  cache.add('a', a)
-  cache.add('b', b)
-  cache.add('c', c)
+  const [a, b, c] = [entry('a'), entry('b'), entry('c')]
+  cache.add(a)
+  cache.add(b)
+  cache.add(c)
   cache.get('a')
-  cache.add('d', entry()) // passes over a (clearing its flag), evicts b
+  cache.add(entry('d')) // passes over a (clearing its flag), evicts b
   t.equal(cache.get('b'), undefined, 'b was evicted')
   t.equal(cache.get('a'), a, 'a stays')
   t.equal(cache.get('c'), c, 'c stays')
@@ -55,15 +55,15 @@ t.test('an expired entry is not served, and frees its place', async (t) => {
   const now = realNow()
   Date.now = () => now
   const cache = new VerifyCache(2)
-  cache.add('short', entry(now + 1000))
-  cache.add('long', entry(now + HOUR))
+  cache.add(entry('short', now + 1000))
+  cache.add(entry('long', now + HOUR))
   Date.now = () => now + 999
   t.ok(cache.get('short'), 'served until its expiry')
   Date.now = () => now + 1000
   t.equal(cache.get('short'), undefined, 'not served at its expiry')
   t.equal(cache.size, 1)
-  const next = entry(now + HOUR)
-  cache.add('next', next)
+  const next = entry('next', now + HOUR)
+  cache.add(next)
   t.equal(cache.get('long')?.expiresAtMs, now + HOUR, 'the free place was taken, not a live entry')
   t.equal(cache.get('next'), next)
   t.equal(cache.size, 2)
@@ -71,11 +71,11 @@ t.test('an expired entry is not served, and frees its place', async (t) => {
 
 t.test('a token ending like a cached one is not served its entry, and does not replace it', async (t) => {
   const cache = new VerifyCache(10)
-  const cached = entry()
   const ending = '.the-same-signature-ending'
-  cache.add('header.payload' + ending, cached)
+  const cached = entry('header.payload' + ending)
+  cache.add(cached)
   t.equal(cache.get('header.forged' + ending), undefined, 'a miss: the whole token is compared')
-  cache.add('header.other' + ending, entry())
+  cache.add(entry('header.other' + ending))
   t.equal(cache.get('header.other' + ending), undefined, 'not cached: its key is taken')
   t.equal(cache.get('header.payload' + ending), cached, 'the first one is still served')
   t.equal(cache.size, 1)

@@ -51,13 +51,15 @@ export interface AccessTokenInput {
  * from them once (null until then), so that a hit costs one Map lookup and no allocation.
  */
 export class VerifiedToken implements CacheEntry {
+  readonly token: string
   readonly claims: AccessTokenClaims
   readonly expiresAtMs: number
   user: AuthUser | null = null
   referenced = false
   slot = 0
 
-  constructor (claims: AccessTokenClaims) {
+  constructor (token: string, claims: AccessTokenClaims) {
+    this.token = token
     this.claims = claims
     this.expiresAtMs = claims.exp * 1000
   }
@@ -172,7 +174,7 @@ export function createAccessTokens (options: AccessTokenSettings): AccessTokens 
     const latest = Math.floor(Date.now() / 1000) + options.clockSkewSeconds
     if (typeof payload.iat !== 'number' || payload.iat > latest) throw new TokenInvalidError()
     if (payload.nbf !== undefined && (typeof payload.nbf !== 'number' || payload.nbf > latest)) throw new TokenInvalidError()
-    return new VerifiedToken(payload as AccessTokenClaims)
+    return new VerifiedToken(token, payload as AccessTokenClaims)
   }
 
   const lookup = (token: string): VerifiedToken => {
@@ -180,7 +182,7 @@ export function createAccessTokens (options: AccessTokenSettings): AccessTokens 
     const hit = cache.get(token)
     if (hit !== undefined) return hit
     const entry = verifyUncached(token)
-    cache.add(token, entry)
+    cache.add(entry)
     return entry
   }
 

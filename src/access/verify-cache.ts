@@ -17,6 +17,8 @@
  * the front, so evicting the oldest costs a walk over every hole left since the last rebuild.
  */
 export interface CacheEntry {
+  /** The whole token (the Map is keyed by its ending). */
+  readonly token: string
   /** When the entry stops being served (epoch ms). */
   readonly expiresAtMs: number
   /** Set by a hit, cleared by the hand passing over it. */
@@ -35,9 +37,8 @@ function keyOf (token: string): string {
 export class VerifyCache<E extends CacheEntry> {
   readonly #capacity: number
   readonly #entries = new Map<string, E>()
-  /** Slot -> entry (undefined: a free slot) and its token; grown up to capacity, then reused. */
+  /** Slot -> entry (undefined: a free slot); grown up to capacity, then reused. */
   readonly #ring: Array<E | undefined> = []
-  readonly #tokens: string[] = []
   #hand = 0
 
   constructor (capacity: number) {
@@ -53,26 +54,24 @@ export class VerifyCache<E extends CacheEntry> {
   get (token: string): E | undefined {
     const key = keyOf(token)
     const entry = this.#entries.get(key)
-    if (entry === undefined || this.#tokens[entry.slot] !== token) return undefined
+    if (entry === undefined || entry.token !== token) return undefined
     if (entry.expiresAtMs > Date.now()) {
       if (!entry.referenced) entry.referenced = true
       return entry
     }
     this.#entries.delete(key)
     this.#ring[entry.slot] = undefined
-    this.#tokens[entry.slot] = ''
     return undefined
   }
 
-  /** Adds token's entry (token must not be cached), evicting one when full; not when another token holds its key. */
-  add (token: string, entry: E): void {
-    const key = keyOf(token)
+  /** Adds the entry (its token must not be cached), evicting one when full; not when another token holds its key. */
+  add (entry: E): void {
+    const key = keyOf(entry.token)
     if (this.#entries.has(key)) return
     const slot = this.#ring.length < this.#capacity ? this.#ring.length : this.#victim()
     entry.referenced = false
     entry.slot = slot
     this.#ring[slot] = entry
-    this.#tokens[slot] = token
     this.#entries.set(key, entry)
   }
 
@@ -87,7 +86,7 @@ export class VerifyCache<E extends CacheEntry> {
         entry.referenced = false
         continue
       }
-      this.#entries.delete(keyOf(this.#tokens[slot]!))
+      this.#entries.delete(keyOf(entry.token))
       return slot
     }
   }
