@@ -16,8 +16,8 @@ export type ScenarioId =
 
 /**
  * Distinct live tokens of the uncached scenarios: twice the verify cache (DEFAULTS.verifyCacheSize).
- * The cache evicts the least recently used token, so a cyclic walk over more tokens than it holds
- * misses it on every request, whatever the excess; twice keeps minting (one login per token) short.
+ * The cache evicts tokens unused since it cached them first (CLOCK), so a cyclic walk over more
+ * tokens than it holds misses it on every request, whatever the excess; twice keeps minting short.
  */
 export const UNCACHED_TOKENS = 2 * DEFAULTS.verifyCacheSize
 
