@@ -81,6 +81,67 @@ t.test('a token ending like a cached one is not served its entry, and does not r
   t.equal(cache.size, 1)
 })
 
+/** What authenticate does: a hit, or a verification (here: a fresh entry) offered to the cache. */
+function lookup (cache: VerifyCache<CacheEntry>, token: string): boolean {
+  if (cache.get(token) !== undefined) return true
+  cache.add(entry(token))
+  return false
+}
+
+t.test('a thrashing cache keeps what it holds and admits a token only at its second miss', async (t) => {
+  const cache = new VerifyCache(100)
+  // A cyclic walk over twice what it holds: every lookup misses.
+  for (let i = 0; i < 1024; i++) lookup(cache, `walk-${i % 200}`)
+  t.ok(cache.thrashing, 'full, and no hit in a window of 1024 lookups')
+  const walk = Array.from({ length: 200 }, (_, i) => `walk-${i}`)
+  const held = walk.filter((token) => cache.get(token) !== undefined)
+  t.equal(held.length, 100)
+
+  let hits = 0
+  for (let i = 1024; i < 5024; i++) if (lookup(cache, walk[i % 200]!)) hits++
+  t.equal(hits, 2000, 'what it held serves every other lookup of the walk')
+  t.ok(cache.thrashing, 'still thrashing: no walk token comes back within 100 misses')
+  t.strictSame(walk.filter((token) => cache.get(token) !== undefined), held, 'no churn')
+
+  t.notOk(lookup(cache, 'hot'), 'first miss')
+  t.notOk(cache.get('hot'), 'not admitted at its first miss')
+  lookup(cache, 'hot')
+  t.ok(cache.get('hot'), 'admitted at its second miss')
+  t.equal(cache.size, 100)
+})
+
+t.test('a thrashing cache admits every miss again once the tokens come back soon', async (t) => {
+  const cache = new VerifyCache(100)
+  for (let i = 0; i < 1024; i++) lookup(cache, `walk-${i % 200}`)
+  t.ok(cache.thrashing)
+  // 40 tokens in turn: each comes back within 50 misses, gets in at its second miss, then hits.
+  for (let i = 0; i < 2048; i++) lookup(cache, `ring-${i % 40}`)
+  t.notOk(cache.thrashing)
+  lookup(cache, 'new')
+  t.ok(cache.get('new'), 'admitted at its first miss')
+})
+
+t.test('a thrashing cache admits every miss again once expiries leave it not full', async (t) => {
+  const realNow = Date.now
+  t.teardown(() => { Date.now = realNow })
+  const now = realNow()
+  Date.now = () => now
+  const cache = new VerifyCache(100)
+  for (let i = 0; i < 1024; i++) if (cache.get(`walk-${i % 200}`) === undefined) cache.add(entry(`walk-${i % 200}`, now + 1000))
+  t.ok(cache.thrashing)
+  Date.now = () => now + 1000
+  for (let i = 0; i < 1024; i++) lookup(cache, `walk-${i % 200}`)
+  t.notOk(cache.thrashing)
+})
+
+t.test('a full cache that hits does not thrash', async (t) => {
+  const cache = new VerifyCache(100)
+  // One new token in 20 lookups, the rest hits: above 1 in 16.
+  for (let i = 0; i < 10_000; i++) lookup(cache, i % 20 === 0 ? `one-off-${i}` : `hot-${i % 50}`)
+  t.equal(cache.size, 100)
+  t.notOk(cache.thrashing)
+})
+
 t.test('a capacity below one is refused', async (t) => {
   t.throws(() => new VerifyCache(0), RangeError)
   t.throws(() => new VerifyCache(1.5), RangeError)

@@ -12,10 +12,21 @@
  * that share a key are not both cached (the second is verified each time); a forged token with a
  * cached token's key is a miss, verified and refused like any other.
  *
+ * A cache that thrashes (full, and fewer than one lookup in THRASH_HIT_SHARE hit over the last
+ * window) admits a token only at its second miss within the last `capacity / 2` misses: under a walk
+ * over more live tokens than it holds, every entry would be evicted unused, and keeping each alive
+ * until then is what costs (the scavenger copies it, old space collects it). What it holds then
+ * stays, and serves the hits it can; a token used again soon still gets in, at its second use.
+ * Every miss is admitted again once a quarter of the misses of a window are second ones (tokens
+ * come back soon), or expiries leave the cache not full. Not on the hits alone: a cyclic walk
+ * over twice the cache alternates windows of hits and windows of misses.
+ *
  * Eviction deletes the victim by its key. Not by asking the Map for its oldest key: V8 keeps a
  * deleted Map entry as a hole until the table is rebuilt, and an iterator skips the holes from
  * the front, so evicting the oldest costs a walk over every hole left since the last rebuild.
  */
+import { Doorkeeper } from './doorkeeper.js'
+
 export interface CacheEntry {
   /** The whole token (the Map is keyed by its ending). */
   readonly token: string
@@ -34,9 +45,21 @@ function keyOf (token: string): string {
   return token.length > KEY_LENGTH ? token.slice(-KEY_LENGTH) : token
 }
 
+/** Thrashing: fewer than 1 lookup in 16 hit over a window of max(capacity, THRASH_WINDOW) lookups. */
+const THRASH_HIT_SHARE = 16
+const THRASH_WINDOW = 1024
+
 export class VerifyCache<E extends CacheEntry> {
   readonly #capacity: number
   readonly #entries = new Map<string, E>()
+  readonly #window: number
+  #lookups = 0
+  #hits = 0
+  /** Misses offered while thrashing, and those the doorkeeper let in. */
+  #offers = 0
+  #passes = 0
+  /** Non-null while the cache thrashes. */
+  #doorkeeper: Doorkeeper | null = null
   /** Slot -> entry (undefined: a free slot); grown up to capacity, then reused. */
   readonly #ring: Array<E | undefined> = []
   #hand = 0
@@ -44,6 +67,12 @@ export class VerifyCache<E extends CacheEntry> {
   constructor (capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('the verify cache holds at least one entry')
     this.#capacity = capacity
+    this.#window = Math.max(capacity, THRASH_WINDOW)
+  }
+
+  /** True while the cache admits tokens only at their second miss. */
+  get thrashing (): boolean {
+    return this.#doorkeeper !== null
   }
 
   get size (): number {
@@ -52,11 +81,13 @@ export class VerifyCache<E extends CacheEntry> {
 
   /** The live entry of token, or undefined (an expired one is dropped). */
   get (token: string): E | undefined {
+    if (++this.#lookups === this.#window) this.#judge()
     const key = keyOf(token)
     const entry = this.#entries.get(key)
     if (entry === undefined || entry.token !== token) return undefined
     if (entry.expiresAtMs > Date.now()) {
       if (!entry.referenced) entry.referenced = true
+      this.#hits++
       return entry
     }
     this.#entries.delete(key)
@@ -64,15 +95,34 @@ export class VerifyCache<E extends CacheEntry> {
     return undefined
   }
 
-  /** Adds the entry (its token must not be cached), evicting one when full; not when another token holds its key. */
+  /** Adds the entry (its token must not be cached), evicting one when full; not when another token holds its key, nor at a first miss while thrashing. */
   add (entry: E): void {
     const key = keyOf(entry.token)
     if (this.#entries.has(key)) return
+    if (this.#doorkeeper !== null) {
+      this.#offers++
+      if (!this.#doorkeeper.passes(key)) return
+      this.#passes++
+    }
     const slot = this.#ring.length < this.#capacity ? this.#ring.length : this.#victim()
     entry.referenced = false
     entry.slot = slot
     this.#ring[slot] = entry
     this.#entries.set(key, entry)
+  }
+
+  /** At the end of each window: thrashing or not, from its hits. */
+  #judge (): void {
+    const full = this.#entries.size === this.#capacity
+    if (this.#doorkeeper === null) {
+      if (full && this.#hits * THRASH_HIT_SHARE < this.#lookups) this.#doorkeeper = new Doorkeeper(Math.max(1, this.#capacity >>> 1))
+    } else if (!full || (this.#offers > 0 && this.#passes * 4 >= this.#offers)) {
+      this.#doorkeeper = null
+    }
+    this.#lookups = 0
+    this.#hits = 0
+    this.#offers = 0
+    this.#passes = 0
   }
 
   /** A free slot: the first under the hand that is empty or not referenced since the hand last passed. */
