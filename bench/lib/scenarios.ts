@@ -16,8 +16,9 @@ export type ScenarioId =
 
 /**
  * Distinct live tokens of the uncached scenarios: twice the verify cache (DEFAULTS.verifyCacheSize).
- * The cache evicts tokens unused since it cached them first (CLOCK), so a cyclic walk over more
- * tokens than it holds misses it on every request, whatever the excess; twice keeps minting short.
+ * A cyclic walk over more tokens than the cache holds: the cache thrashes, stops admitting one-off
+ * tokens and keeps what it held (see src/access/verify-cache.ts), so half the requests verify and
+ * half hit; before it noticed (and with an LRU) every request verified. Twice keeps minting short.
  */
 export const UNCACHED_TOKENS = 2 * DEFAULTS.verifyCacheSize
 
