@@ -12,7 +12,7 @@ import { ensurePeers } from './peers.js'
 
 export type ScenarioId =
   | 'B0' | 'B1' | 'B1-uncached' | 'B2' | 'B3' | 'B4' | 'B4-cache'
-  | 'P1' | 'P1-uncached' | 'P2' | 'P2-store' | 'P3' | 'P3-floor' | 'P3-io6' | 'P3-floor-io6' | 'P4' | 'P4-open' | 'P4-raw' | 'P5' | 'P5-open' | 'P6'
+  | 'P1' | 'P1-uncached' | 'P1-nocache' | 'P2' | 'P2-store' | 'P3' | 'P3-floor' | 'P3-io6' | 'P3-floor-io6' | 'P4' | 'P4-open' | 'P4-raw' | 'P5' | 'P5-open' | 'P6'
 
 /**
  * Distinct live tokens of the uncached scenarios: twice the verify cache (DEFAULTS.verifyCacheSize).
@@ -59,6 +59,7 @@ export const SCENARIOS: readonly Scenario[] = [
   { id: 'P1', file: 'p1-authenticate.ts', title: 'our `authenticate`, HS256, 1 000 tokens', redis: false, kind: 'http', load: bearer },
   { id: 'B1-uncached', file: 'b1-fastify-jwt.ts', title: `B1 with ${UNCACHED_TOKENS.toLocaleString('en-US').replace(/,/g, ' ')} tokens, each request the next one`, redis: false, kind: 'http', load: bearer, tokens: UNCACHED_TOKENS },
   { id: 'P1-uncached', file: 'p1-authenticate.ts', title: `P1 with ${UNCACHED_TOKENS.toLocaleString('en-US').replace(/,/g, ' ')} tokens (2 × the verify cache), each request the next one: the uncached path`, redis: false, kind: 'http', load: bearer, tokens: UNCACHED_TOKENS },
+  { id: 'P1-nocache', file: 'p1-authenticate.ts', title: `P1 with the verify cache off (\`verifyCacheSize: 0\`), ${UNCACHED_TOKENS.toLocaleString('en-US').replace(/,/g, ' ')} tokens: every request verifies`, redis: false, kind: 'http', load: bearer, tokens: UNCACHED_TOKENS, env: { BENCH_VERIFY_CACHE: '0' } },
   { id: 'P6', file: 'p6-authenticate-eddsa.ts', title: 'our `authenticate`, EdDSA, 1 000 tokens', redis: false, kind: 'http', load: bearer },
   { id: 'B2', file: 'b2-fastify-session.ts', title: '@fastify/session + connect-redis (ioredis), 1 000 sessions', redis: true, kind: 'http', load: cookies },
   { id: 'B3', file: 'b3-secure-session.ts', title: '@fastify/secure-session: a stateless encrypted cookie (cannot be revoked), 1 000 sessions', redis: false, kind: 'http', load: cookies },
