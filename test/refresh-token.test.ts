@@ -1,7 +1,7 @@
 import t from 'tap'
 import fc from 'fast-check'
-import { createHmac } from 'node:crypto'
-import { hmacSha256 } from '../src/sha256.js'
+import { createHash, createHmac } from 'node:crypto'
+import { hmacSha256, sha256 } from '../src/sha256.js'
 import { formatRefreshToken, hashSecret, MAX_REFRESH_TOKEN_LENGTH, mintSecret, mintSeed, mintSessionId, openSuccessor, parseRefreshToken, successorOf } from '../src/session/refresh-token.js'
 
 t.test('minted secrets carry 256 random bits and session ids 128', async (t) => {
@@ -75,7 +75,17 @@ t.test('hmacSha256 gives what createHmac gives, for keys shorter and longer than
     const message = parts.map((part) => Buffer.from(part))
     const expected = createHmac('sha256', key)
     for (const part of message) expected.update(part)
-    t.equal(hmacSha256(key, ...message).toString('hex'), expected.digest('hex'))
+    const digest = expected.digest()
+    t.equal(hmacSha256(key, message).toString('hex'), digest.toString('hex'))
+    t.equal(hmacSha256(key, message, 'base64url'), digest.toString('base64url'))
+  }), { numRuns: 300 })
+})
+
+t.test('sha256 gives what createHash gives, as bytes and as base64url, for strings (UTF-8) and bytes', async (t) => {
+  await fc.assert(fc.property(fc.oneof(fc.string({ unit: 'grapheme', maxLength: 200 }), fc.uint8Array({ maxLength: 200 }).map((bytes) => Buffer.from(bytes))), (data) => {
+    const digest = createHash('sha256').update(data).digest()
+    t.equal(sha256(data).toString('hex'), digest.toString('hex'))
+    t.equal(sha256(data, 'base64url'), digest.toString('base64url'))
   }), { numRuns: 300 })
 })
 

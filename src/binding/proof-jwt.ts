@@ -185,7 +185,7 @@ function checkProofJwt (jwt: unknown, expect: ProofExpectations): ProofResult {
   if (!isObject(jwk) || header.crit !== undefined || header.b64 !== undefined) return { ok: false, refusal: 'jwk' }
   const members = thumbprintMembers(jwk, alg, spec)
   if (members === null) return { ok: false, refusal: 'jwk' }
-  const thumbprint = sha256(JSON.stringify(members)).toString('base64url')
+  const thumbprint = sha256(JSON.stringify(members), 'base64url')
   const key = publicKey(thumbprint, members, spec)
   if (key === null) return { ok: false, refusal: 'jwk' }
   if (!signatureValid(spec, key, jwt.slice(0, payloadEnd), Buffer.from(jwt.slice(payloadEnd + 1), 'base64url'))) return { ok: false, refusal: 'signature' }

@@ -157,11 +157,11 @@ const SUCCESSOR_SECRET_LABEL = Buffer.from('fastify-refresh-sessions/successor-s
 const SUCCESSOR_PAD_LABEL = Buffer.from('fastify-refresh-sessions/successor')
 
 function successorFromSeed (presentedSecret: string, seed: Buffer): string {
-  return hmacSha256(presentedSecret, SUCCESSOR_SECRET_LABEL, seed).toString('base64url')
+  return hmacSha256(presentedSecret, [SUCCESSOR_SECRET_LABEL, seed], 'base64url')
 }
 
 function successorPad (secret: string): Buffer {
-  return hmacSha256(secret, SUCCESSOR_PAD_LABEL)
+  return hmacSha256(secret, [SUCCESSOR_PAD_LABEL])
 }
 
 function xor (a: Buffer, b: Buffer): Buffer {

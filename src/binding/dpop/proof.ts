@@ -48,7 +48,7 @@ function sameResource (htu: unknown, request: DpopRequest): boolean {
 }
 
 export function accessTokenHash (token: string): string {
-  return sha256(token).toString('base64url')
+  return sha256(token, 'base64url')
 }
 
 function sameText (a: string, b: string): boolean {
