@@ -3,10 +3,13 @@
  * at 1 000, 10 000, 100 000 and 1 000 000 live sessions (--scale-max lowers the largest), and the
  * session list against the user's own sessions (1, 10, 100) while 100 000 others exist.
  *
- * Right before each path, P3-floor runs as its reference (an EVALSHA of `return ARGV[1]`, a sign
- * and a cookie: the same Redis and machine, nothing that reads the keyspace), and growth is judged
- * on each path's cost relative to its reference: a machine that got busier between two sizes
- * moves both, a keyspace that made a path dearer moves only the path.
+ * P3-floor runs as the reference (an EVALSHA of `return ARGV[1]`, a sign and a cookie: the same
+ * Redis and machine, nothing that reads the keyspace) before the first path of each size and after
+ * every path, and growth is judged on each path's cost relative to the mean of the references run
+ * right before and right after it: a machine that got busier between two sizes moves both, a
+ * keyspace that made a path dearer moves only the path. Two references a path, one of them shared
+ * with the next path: a single reference run moves by a quarter on this machine, and took a
+ * path's ratio with it.
  *
  * One redis-server of its own. The live sessions are real ones, created through the session core
  * on the RedisStore under the prefix the measured apps use (BENCH_PREFIX), one per user `fill-N`,
@@ -53,8 +56,8 @@ export interface ScalePoint {
   /** DBSIZE when the path started: every key, records and per-user indexes. */
   keys: number
   paths: Partial<Record<ScalePath, Measurement>>
-  /** P3-floor run right before each path at this size: the reference its cost is taken against. */
-  references: Partial<Record<ScalePath, Measurement>>
+  /** P3-floor run right before and right after each path at this size: the references its cost is taken against. */
+  references: Partial<Record<ScalePath, Measurement[]>>
 }
 export interface ListPoint { sessions: number, others: number, m: Measurement }
 export interface ScaleProfile { path: ScalePath, sessions: number, file: string, measurement: Measurement, summary: ProfileSummary }
@@ -146,11 +149,13 @@ export async function measureScale (options: ScaleOptions): Promise<ScaleResult>
       options.log(`[scale] ${formatNumber(size)} sessions filled (+${formatNumber(size - filled)} in ${((Date.now() - t0) / 1000).toFixed(1)} s)`)
       filled = size
       const point: ScalePoint = { sessions: size, keys: await admin.dbsize(), paths: {}, references: {} }
+      let before = await run(`reference (P3-floor) at ${formatNumber(size)}`, REFERENCE)
       for (const path of SCALE_PATHS) {
-        const reference = await run(`reference (P3-floor) before ${path} at ${formatNumber(size)}`, REFERENCE)
-        if (reference !== undefined) point.references[path] = reference
         const m = await run(`${path} at ${formatNumber(size)}`, pathScenario(path))
         if (m !== undefined) point.paths[path] = m
+        const after = await run(`reference (P3-floor) after ${path} at ${formatNumber(size)}`, REFERENCE)
+        point.references[path] = [before, after].filter((r) => r !== undefined)
+        before = after
       }
       points.push(point)
       if (size === LIST_OTHERS) {
@@ -193,6 +198,11 @@ const perRequest = (m: Measurement, us: number | undefined): number => us === un
 const serverCpu = (m: Measurement): number => perRequest(m, m.serverCpuUs)
 const redisCpu = (m: Measurement): number => perRequest(m, m.redisCpuUs)
 const totalCpu = (m: Measurement): number => serverCpu(m) + redisCpu(m)
+/** The mean cost of the references around a path at one size; NaN when none ran. */
+const referenceCpu = (point: ScalePoint, path: ScalePath): number => {
+  const references = point.references[path] ?? []
+  return references.reduce((sum, m) => sum + totalCpu(m), 0) / references.length
+}
 const TITLES: Record<ScalePath, string> = { refresh: 'refresh (POST /auth/refresh)', login: 'login (cheap argon2)', authenticateSession: '`authenticateSession` (GET /me)', list: 'session list, 10 sessions (GET /auth/sessions)' }
 
 /**
@@ -205,9 +215,9 @@ function growth (result: ScaleResult, path: ScalePath): { ratio: number, raw: nu
   const first = measured[0]!
   const last = measured[measured.length - 1]!
   const raw = totalCpu(last.paths[path]!) / totalCpu(first.paths[path]!)
-  const [before, after] = [first.references[path], last.references[path]]
-  const relative = before !== undefined && after !== undefined
-  const ratio = relative ? raw / (totalCpu(after) / totalCpu(before)) : raw
+  const [before, after] = [referenceCpu(first, path), referenceCpu(last, path)]
+  const relative = Number.isFinite(before) && Number.isFinite(after)
+  const ratio = relative ? raw / (after / before) : raw
   return { ratio, raw, relative, from: first.sessions, to: last.sessions }
 }
 
@@ -216,7 +226,7 @@ export function scaleTargets (result: ScaleResult | undefined): TargetCheck[] {
   const targets: TargetCheck[] = paths.map((path) => {
     const g = result === undefined ? null : growth(result, path)
     return {
-      text: `#14 ${path} cost per request flat from ${formatNumber(SCALE_SIZES[0])} to ${formatNumber(result === undefined ? 1_000_000 : Math.max(...result.points.map((p) => p.sessions)))} live sessions (server + Redis CPU at the largest ≤ ${FLAT_RATIO} × at the smallest, each against the reference at its size)`,
+      text: `#14 ${path} cost per request flat from ${formatNumber(SCALE_SIZES[0])} to ${formatNumber(result === undefined ? 1_000_000 : Math.max(...result.points.map((p) => p.sessions)))} live sessions (server + Redis CPU at the largest ≤ ${FLAT_RATIO} × at the smallest, each against the references run around it)`,
       measured: g === null ? 'n/a' : `${g.ratio.toFixed(2)}× (${formatNumber(g.from)} → ${formatNumber(g.to)}${g.relative ? `; ${g.raw.toFixed(2)}× without the reference` : ''})`,
       met: g === null ? null : g.ratio <= FLAT_RATIO,
       profile: null
@@ -239,7 +249,7 @@ export function renderScale (result: ScaleResult): string[] {
   const out: string[] = []
   const f1 = (v: number): string => formatNumber(v, 1)
   out.push('## Cost that does not grow (bench/scale.ts)', '')
-  out.push(`Live sessions pre-filled through the session core on the RedisStore (one per user, ${formatNumber(result.fillRate)} creates/s with ${formatNumber(FILL_IN_FLIGHT)} in flight), under the prefix the measured apps use; each path then ran in its own process for a warm-up and a measured run; its own users' sessions were deleted after it. Login uses cheap argon2 (m=1024, t=1) so that the store's part is visible. Cost is server + Redis CPU per request (µs). Right before each path the reference P3-floor ran (an EVALSHA of \`return ARGV[1]\`, a sign and a cookie: the same Redis and machine, no read of the keyspace); "flat" means a path's cost relative to its reference at the largest size is at most ${FLAT_RATIO}× that at the smallest. One run per size: on a machine busy with other work a single run's CPU per request moves by a third or more, which the reference takes out when it moves the whole machine; the Redis part, which a larger keyspace could make dearer, is the steadier column. ${formatNumber(result.seconds)} s in all.`, '')
+  out.push(`Live sessions pre-filled through the session core on the RedisStore (one per user, ${formatNumber(result.fillRate)} creates/s with ${formatNumber(FILL_IN_FLIGHT)} in flight), under the prefix the measured apps use; each path then ran in its own process for a warm-up and a measured run; its own users' sessions were deleted after it. Login uses cheap argon2 (m=1024, t=1) so that the store's part is visible. Cost is server + Redis CPU per request (µs). The reference P3-floor (an EVALSHA of \`return ARGV[1]\`, a sign and a cookie: the same Redis and machine, no read of the keyspace) ran before the first path of each size and after every path; "flat" means a path's cost relative to the mean of the two references around it, at the largest size, is at most ${FLAT_RATIO}× that at the smallest. One run of each path per size: on a machine busy with other work a single run's CPU per request moves by a third or more, which the references take out when it moves the whole machine; the Redis part, which a larger keyspace could make dearer, is the steadier column. ${formatNumber(result.seconds)} s in all.`, '')
   const sizes = result.points.map((p) => p.sessions)
   out.push(`| path | ${sizes.map((s) => `${formatNumber(s)} sessions`).join(' | ')} | largest / smallest, against the reference (raw) |`)
   out.push(`|---|${sizes.map(() => '---|').join('')}---|`)
@@ -252,10 +262,10 @@ export function renderScale (result: ScaleResult): string[] {
     out.push(`| ${TITLES[path]} | ${cells.join(' | ')} | ${g === null ? 'n/a' : g.relative ? `${g.ratio.toFixed(2)}× (${g.raw.toFixed(2)}×)` : `${g.ratio.toFixed(2)}×`} |`)
   }
   const references = result.points.map((p) => {
-    const costs = SCALE_PATHS.map((path) => p.references[path]).filter((m) => m !== undefined).map(totalCpu)
+    const costs = [...new Set(SCALE_PATHS.flatMap((path) => p.references[path] ?? []))].map(totalCpu)
     return costs.length === 0 ? 'n/a' : `${f1(Math.min(...costs))}–${f1(Math.max(...costs))}`
   })
-  out.push(`| reference: P3-floor, before each path | ${references.join(' | ')} | |`)
+  out.push(`| reference: P3-floor, before the first path and after each | ${references.join(' | ')} | |`)
   out.push('', 'Cells: server + Redis CPU µs per request (server + Redis), then req/s; the reference row, its lowest and highest cost at that size. Keys in Redis when each size was measured: ' + result.points.map((p) => `${formatNumber(p.sessions)} → ${formatNumber(p.keys)}`).join(', ') + ' (a record and a per-user index per filled session).', '')
   if (result.list.length > 0) {
     out.push(`Session list of one user while ${formatNumber(LIST_OTHERS)} other sessions exist (GET /auth/sessions, the list script reads the user's index and each of its records):`, '')
