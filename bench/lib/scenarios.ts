@@ -12,7 +12,7 @@ import { ensurePeers } from './peers.js'
 
 export type ScenarioId =
   | 'B0' | 'B1' | 'B1-uncached' | 'B2' | 'B3' | 'B4' | 'B4-cache'
-  | 'P1' | 'P1-uncached' | 'P1-nocache' | 'P2' | 'P2-store' | 'P3' | 'P3-floor' | 'P3-io6' | 'P3-floor-io6' | 'P4' | 'P4-open' | 'P4-raw' | 'P5' | 'P5-open' | 'P6'
+  | 'B0-bearer' | 'P1' | 'P1-uncached' | 'P1-nocache' | 'P2' | 'P2-store' | 'P3' | 'P3-floor' | 'P3-io6' | 'P3-floor-io6' | 'P4' | 'P4-open' | 'P4-raw' | 'P5' | 'P5-open' | 'P6'
 
 /**
  * Distinct live tokens of the uncached scenarios: twice the verify cache (DEFAULTS.verifyCacheSize).
@@ -45,6 +45,9 @@ export const bearer = (data: Handed): LoadSpec => ({ kind: 'bearer', path: '/me'
 export const chain = (data: Handed): LoadSpec => ({ kind: 'chain', path: '/auth/refresh', pool: new TokenPool(data.refreshTokens!) })
 export const login = (data: Handed): LoadSpec => ({ kind: 'login', path: '/auth/login', prefix: data.loginUsers!, users: data.users!, password: PASSWORD })
 
+/** The length of P1's access tokens for users user-100 to user-999 (261 to 264 characters: `sub`, `sid`, `roles`, `auth_time`, `amr`, `iat`, `exp`, HS256). */
+const P1_TOKEN_LENGTH = 264
+
 const cookies = (data: Handed): LoadSpec => ({ kind: 'cookie', path: '/me', cookies: data.cookies! })
 /**
  * better-auth's sign-ups get slower with every user (its memory adapter scans its tables): 250
@@ -55,6 +58,7 @@ const BETTER_AUTH_SESSIONS = 250
 
 export const SCENARIOS: readonly Scenario[] = [
   { id: 'B0', file: 'b0-bare.ts', title: 'bare Fastify GET route (the ceiling)', redis: false, kind: 'http', load: () => ({ kind: 'get', path: '/' }) },
+  { id: 'B0-bearer', file: 'b0-bare.ts', title: `B0 sent P1's requests (1 000 \`Authorization: Bearer\` headers, ${P1_TOKEN_LENGTH}-character tokens), checking none`, redis: false, kind: 'http', load: bearer, env: { BENCH_B0_BEARER: String(P1_TOKEN_LENGTH) } },
   { id: 'B1', file: 'b1-fastify-jwt.ts', title: '@fastify/jwt `request.jwtVerify()`, HS256, 1 000 tokens', redis: false, kind: 'http', load: bearer },
   { id: 'P1', file: 'p1-authenticate.ts', title: 'our `authenticate`, HS256, 1 000 tokens', redis: false, kind: 'http', load: bearer },
   { id: 'B1-uncached', file: 'b1-fastify-jwt.ts', title: `B1 with ${UNCACHED_TOKENS.toLocaleString('en-US').replace(/,/g, ' ')} tokens, each request the next one`, redis: false, kind: 'http', load: bearer, tokens: UNCACHED_TOKENS },
