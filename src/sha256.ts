@@ -28,8 +28,8 @@ const DIGEST_BYTES = 32
 export function hmacSha256 (key: string, message: readonly Buffer[]): Buffer
 export function hmacSha256 (key: string, message: readonly Buffer[], encoding: 'base64url'): string
 export function hmacSha256 (key: string, message: readonly Buffer[], encoding?: 'base64url'): Buffer | string {
-  let keyBytes: Buffer = Buffer.from(key, 'utf8')
-  if (keyBytes.length > BLOCK_BYTES) keyBytes = sha256(keyBytes)
+  const utf8Key = Buffer.from(key, 'utf8')
+  const keyBytes = utf8Key.length > BLOCK_BYTES ? sha256(utf8Key) : utf8Key
   let messageBytes = 0
   for (const part of message) messageBytes += part.length
   const inner = Buffer.allocUnsafe(BLOCK_BYTES + messageBytes)
@@ -47,6 +47,7 @@ export function hmacSha256 (key: string, message: readonly Buffer[], encoding?: 
   // key-derived byte is left in it.
   inner.fill(0)
   outer.fill(0)
+  utf8Key.fill(0)
   keyBytes.fill(0)
   return encoding === undefined ? Buffer.from(mac, 'binary') : mac
 }

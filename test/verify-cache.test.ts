@@ -3,13 +3,23 @@
  * one-off tokens, expired entries are never served. Unit tests on the cache alone; what enters it
  * (successes only) is access-token-verify-cache.test.ts.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { VerifyCache, type CacheEntry } from '../src/access/verify-cache.js'
 
 const HOUR = 3_600_000
 
 function entry (token: string, expiresAtMs = Date.now() + HOUR): CacheEntry {
   return { token, expiresAtMs, referenced: false, slot: 0 }
+}
+
+/** Date.now stopped at the real time (returned) until `at` moves it; restored when the test ends. */
+function stoppedClock (t: Test): { now: number, at: (ms: number) => void } {
+  const realNow = Date.now
+  t.teardown(() => { Date.now = realNow })
+  const now = realNow()
+  const at = (ms: number): void => { Date.now = () => ms }
+  at(now)
+  return { now, at }
 }
 
 t.test('never holds more than its capacity, and fills up to it exactly', async (t) => {
@@ -50,16 +60,13 @@ t.test('an entry used since the hand last passed gets a second chance; unused on
 })
 
 t.test('an expired entry is not served, and frees its place', async (t) => {
-  const realNow = Date.now
-  t.teardown(() => { Date.now = realNow })
-  const now = realNow()
-  Date.now = () => now
+  const { now, at } = stoppedClock(t)
   const cache = new VerifyCache(2)
   cache.add(entry('short', now + 1000))
   cache.add(entry('long', now + HOUR))
-  Date.now = () => now + 999
+  at(now + 999)
   t.ok(cache.get('short'), 'served until its expiry')
-  Date.now = () => now + 1000
+  at(now + 1000)
   t.equal(cache.get('short'), undefined, 'not served at its expiry')
   t.equal(cache.size, 1)
   const next = entry('next', now + HOUR)
@@ -122,14 +129,11 @@ t.test('a thrashing cache admits every miss again once the tokens come back soon
 })
 
 t.test('a thrashing cache admits every miss again once expiries leave it not full', async (t) => {
-  const realNow = Date.now
-  t.teardown(() => { Date.now = realNow })
-  const now = realNow()
-  Date.now = () => now
+  const { now, at } = stoppedClock(t)
   const cache = new VerifyCache(100)
   for (let i = 0; i < 1024; i++) if (cache.get(`walk-${i % 200}`) === undefined) cache.add(entry(`walk-${i % 200}`, now + 1000))
   t.ok(cache.thrashing)
-  Date.now = () => now + 1000
+  at(now + 1000)
   for (let i = 0; i < 1024; i++) lookup(cache, `walk-${i % 200}`)
   t.notOk(cache.thrashing)
 })
