@@ -8,7 +8,7 @@ import { Redis } from 'ioredis'
 import { measure, SCENARIOS } from '../bench/lib/scenarios.js'
 import { redisForTest } from '../support/redis-harness.js'
 
-// One server process per scenario (twenty-two), each minting its tokens before its second (five for logins) of load.
+// One server process per scenario, each minting its tokens before its second (five for logins) of load.
 t.setTimeout(300_000)
 
 const server = await redisForTest(t, { allowExternal: false })

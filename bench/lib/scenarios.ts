@@ -12,7 +12,7 @@ import { ensurePeers } from './peers.js'
 
 export type ScenarioId =
   | 'B0' | 'B1' | 'B1-uncached' | 'B2' | 'B3' | 'B4' | 'B4-cache'
-  | 'B0-bearer' | 'P1' | 'P1-uncached' | 'P1-nocache' | 'P2' | 'P2-store' | 'P3' | 'P3-floor' | 'P3-io6' | 'P3-floor-io6' | 'P4' | 'P4-open' | 'P4-raw' | 'P5' | 'P5-open' | 'P6'
+  | 'B0-bearer' | 'P1' | 'P1-uncached' | 'P1-nocache' | 'P2' | 'P2-store' | 'P3' | 'P3-floor' | 'P3-mandatory' | 'P3-io6' | 'P3-floor-io6' | 'P4' | 'P4-open' | 'P4-raw' | 'P5' | 'P5-open' | 'P6'
 
 /**
  * Distinct live tokens of the uncached scenarios: twice the verify cache (DEFAULTS.verifyCacheSize).
@@ -72,6 +72,7 @@ export const SCENARIOS: readonly Scenario[] = [
   { id: 'P2', file: 'p2-authenticate-session.ts', title: 'our `authenticateSession` (Redis), 1 000 tokens issued once the revocation feed is up (the steady state)', redis: true, kind: 'http', load: bearer },
   { id: 'P2-store', file: 'p2-authenticate-session.ts', title: 'P2 with tokens issued before the feed could vouch for them (an instance\'s first minutes, or the feed down): a store check each', redis: true, kind: 'http', load: bearer, env: { BENCH_P2_TOKENS: 'before-feed' } },
   { id: 'P3-floor', file: 'p3-floor.ts', title: 'floor: 1 EVALSHA + 1 HS256 sign + 1 cookie', redis: true, kind: 'http', load: chain },
+  { id: 'P3-mandatory', file: 'p3-mandatory.ts', title: 'the least a correct refresh costs: the floor plus hashes at rest, a sealed successor for grace, the revoke-all, client id, grace and reuse checks, and the record and index writes, in the least code', redis: true, kind: 'http', load: chain },
   { id: 'P3', file: 'p3-refresh.ts', title: 'our POST /auth/refresh, one rotation chain per connection', redis: true, kind: 'http', load: chain },
   { id: 'P3-floor-io6', file: 'p3-floor.ts', title: 'P3-floor on ioredis 6', redis: true, kind: 'http', load: chain, env: { BENCH_IOREDIS: '6' } },
   { id: 'P3-io6', file: 'p3-refresh.ts', title: 'P3 on ioredis 6', redis: true, kind: 'http', load: chain, env: { BENCH_IOREDIS: '6' } },
