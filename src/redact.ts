@@ -1,14 +1,19 @@
 /**
  * Keeping a request's secrets out of log lines: what the request carries (password, refresh
- * token, credentials, cookies) is cut out of anything an app callback or a hook lets escape.
+ * token, credentials, cookies, device-key proofs) is cut out of anything an app callback or a hook
+ * lets escape.
  */
 import type { FastifyRequest } from 'fastify'
+import { proofOf } from './binding/dbsc/headers.js'
 
-/** What this request carries that no log line may hold: password, refresh token, cookies, credentials. */
+/**
+ * What this request carries that no log line may hold: password, refresh token, cookies,
+ * credentials, and the DPoP and DBSC proofs (signed for this request, replayable until they expire).
+ */
 export function requestSecrets (request: FastifyRequest): string[] {
   const body = request.body as { password?: unknown, refreshToken?: unknown } | null | undefined
   const authorization = request.headers.authorization
-  const candidates: unknown[] = [body?.password, body?.refreshToken, authorization, authorization?.replace(/^\S+\s+/, '')]
+  const candidates: unknown[] = [body?.password, body?.refreshToken, authorization, authorization?.replace(/^\S+\s+/, ''), request.headers.dpop, proofOf(request)]
   // Every cookie of token length: the refresh cookie, an access-token cookie, the app's session.
   for (const value of Object.values(request.cookies ?? {})) if (typeof value === 'string' && value.length >= 16) candidates.push(value)
   return candidates.filter((value): value is string => typeof value === 'string' && value.trim().length > 0)

@@ -211,6 +211,26 @@ t.test('a hook that throws with the request in its message: logged without its s
   t.same(secrets.leaks(logs), [], 'no password in any log line')
 })
 
+t.test('a hook that quotes the request headers: the DPoP and DBSC proofs are cut out with the cookie', async (t) => {
+  const { app, users, logs } = await buildApp(t, {
+    captureLogs: true,
+    options: { onLogout: (_event, request) => { throw new Error(`audit write failed for ${JSON.stringify(request.headers)}`) } }
+  })
+  const secrets = baseSecrets(users)
+  const { send } = recorder(app, secrets)
+  const { refreshToken } = await login(app, ALICE)
+  secrets.addRefresh(refreshToken)
+  // Shaped like proofs (a JWT each); what matters is that a header carrying one is never logged.
+  const dpopProof = 'eyJ0eXAiOiJkcG9wK2p3dCJ9.eyJqdGkiOiJkcG9wLXByb29mLWZvci10aGlzIn0.c2lnbmF0dXJlLW9mLXRoZS1kcG9wLXByb29m'
+  const dbscProof = 'eyJ0eXAiOiJkYnNjK2p3dCJ9.eyJqdGkiOiJkYnNjLXByb29mLWZvci10aGlzIn0.c2lnbmF0dXJlLW9mLXRoZS1kYnNjLXByb29m'
+  secrets.add('DPoP proof', dpopProof)
+  secrets.add('DBSC proof', dbscProof)
+  const loggedOut = await send(withCookie('/auth/logout', refreshToken, { dpop: dpopProof, 'secure-session-response': `"${dbscProof}"` }))
+  t.equal(loggedOut.statusCode, 204, 'a failing onLogout does not change the answer')
+  t.ok(logs.some((line) => line.includes('audit write failed for') && line.includes('[redacted]')), 'the failure was logged, with what it quoted cut')
+  t.same(secrets.leaks(logs), [], 'no proof, cookie or token in any log line')
+})
+
 t.test('Redis store stopped: 503s and their logs carry no secret', async (t) => {
   const server = await redisForTest(t, { allowExternal: false })
   const redis = await connectRedis(t, server)
